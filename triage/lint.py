@@ -1,0 +1,88 @@
+"""Lint the whole rule set: the checks a clinical reviewer should never have to do by eye."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from triage.loader import question_refs
+from triage.model import Condition, RuleSet
+from triage.testing import run_all
+
+_DISCRIMINATOR_START = re.compile(
+    r"^(Is|Are|Has|Have|Had|Does|Do|Did|Was|Were|Can|Could|Will|Would|Might|May|Should|Any)\b")
+_FACT_KEYS = {"age", "sex", "tag", "all", "any"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    rule: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}{f' [{self.rule}]' if self.rule else ''}: {self.message}"
+
+
+def _only_facts(cond: Condition | None) -> bool:
+    if not cond:
+        return True
+    if not set(cond) <= _FACT_KEYS:
+        return False
+    return all(_only_facts(c) for key in ("all", "any") for c in cond.get(key, []))
+
+
+def lint(rules: RuleSet, *, run_tests: bool = True) -> list[Problem]:
+    """Return every problem found; an empty list means the rule set is clean."""
+    problems: list[Problem] = []
+    add = lambda f, r, m: problems.append(Problem(f, r, m))  # noqa: E731
+    general_ids = [q.id for q in rules.general_questions]
+    for q in rules.general_questions:
+        if not _DISCRIMINATOR_START.match(q.text):
+            add("general.yaml", q.id, "yes/no question should be a discriminator ('Is there ...?', 'Has ...?')")
+    tested = {t.complaint for t in rules.tests}
+    for c in rules.complaints.values():
+        f = c.source_file
+        if not c.sources or any(len(s.strip()) < 3 for s in c.sources):
+            add(f, c.id, "missing guideline source")
+        ids = [q.id for q in c.questions]
+        for dup in {i for i in ids if ids.count(i) > 1} | (set(ids) & set(general_ids)):
+            add(f, dup, "duplicate question id")
+        rids = [r.id for r in c.rules]
+        for dup in {i for i in rids if rids.count(i) > 1}:
+            add(f, dup, "duplicate rule id")
+        used: set[str] = set()
+        for r in c.rules:
+            for kind, ref in question_refs(r.condition):
+                if kind == "score":
+                    used.update(next(s.items for s in c.scores if s.id == ref))
+                else:
+                    used.add(ref)
+            if len(r.source.strip()) < 3:
+                add(f, r.id, "missing guideline source")
+        for q in c.questions:
+            for _, ref in question_refs(q.when or {}):
+                used.add(ref)
+                if ref not in ids and ref not in general_ids:
+                    add(f, q.id, f"`when` refers to unknown question {ref!r}: the question is unreachable")
+            if q.when and "age" in q.when:
+                a = q.when["age"]
+                if (c.max_age is not None and a.get("gte", a.get("gt", -1)) > c.max_age) or (
+                        c.min_age is not None and a.get("lt", a.get("lte", 999)) < c.min_age):
+                    add(f, q.id, "age condition excludes every patient this complaint applies to: unreachable")
+            if q.type == "yes_no" and not _DISCRIMINATOR_START.match(q.text):
+                add(f, q.id, "yes/no question should be phrased so that 'yes' is the answer of concern")
+        for q in c.questions:
+            if q.id not in used:
+                add(f, q.id, "question is never asked: no rule, score or question depends on it")
+        for d in c.defaults:
+            if not _only_facts(d.when):
+                add(f, c.id, "a default's `when` may only use age, sex and tags (never an answer)")
+        if c.id not in tested:
+            add(f, c.id, "missing test cases")
+        elif sum(1 for t in rules.tests if t.complaint == c.id) < 2:
+            add(f, c.id, "needs at least two test cases (one reaching the default, one a red flag)")
+    if run_tests:
+        for res in run_all(rules):
+            if not res.passed:
+                add(res.test.source_file, res.test.name, f"test fails: {res.detail}")
+    return problems

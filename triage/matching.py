@@ -1,0 +1,82 @@
+"""Match a caller's free-text complaint to the rule set's complaints with rapidfuzz."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from triage.model import RuleSet
+
+CONFIDENT_SCORE = 86.0
+CLEAR_LEAD = 6.0
+
+# Lay spellings folded before matching, so "cant breath" meets "can't breathe".
+_FOLD = [
+    (r"\bcan'?t\b|\bcannot\b|\bcnt\b", "cant"), (r"\bwon'?t\b", "wont"), (r"\bbreath\b", "breathe"),
+    (r"\bbreathin\b", "breathing"), (r"\bdoesn'?t\b", "doesnt"), (r"\bi'?ve\b", "ive"),
+    (r"\bhes\b|\bhe'?s\b|\bshes\b|\bshe'?s\b", "person"), (r"\bmum\b|\bdad\b|\bnan\b|\bgrandad\b", "person"),
+    (r"[^a-z0-9 ]+", " "), (r"\s+", " "),
+]
+
+
+def fold(text: str) -> str:
+    t = text.lower().replace("’", "'")
+    for rx, rep in _FOLD:
+        t = re.sub(rx, rep, t)
+    return t.strip()
+
+
+@dataclass(frozen=True)
+class ComplaintMatch:
+    id: str
+    title: str
+    score: float
+    matched: str
+
+
+_CHOICES: dict[int, tuple[RuleSet, list[str], list[tuple[str, str]]]] = {}
+
+
+def _choices(rules: RuleSet) -> tuple[list[str], list[tuple[str, str]]]:
+    cached = _CHOICES.get(id(rules))
+    if cached and cached[0] is rules:
+        return cached[1], cached[2]
+    texts, owners = [], []
+    for c in rules.complaints.values():
+        for phrase in (c.title, c.id.replace("_", " "), *c.synonyms):
+            texts.append(fold(phrase))
+            owners.append((c.id, phrase))
+    _CHOICES[id(rules)] = (rules, texts, owners)
+    return texts, owners
+
+
+def _scorer(query: str, choice: str, **kwargs) -> float:
+    # token_set handles extra words ("my dad fell over and cant get up"); WRatio handles typos.
+    return max(fuzz.WRatio(query, choice), fuzz.token_set_ratio(query, choice) * 0.97)
+
+
+def match_complaint(text: str, rules: RuleSet, *, limit: int = 5) -> tuple[ComplaintMatch | None, list[ComplaintMatch]]:
+    """Return (confident match or None, ranked candidates, one per complaint)."""
+    raw = (text or "").strip()
+    if raw in rules.complaints:
+        c = rules.complaints[raw]
+        m = ComplaintMatch(c.id, c.title, 100.0, raw)
+        return m, [m]
+    query = fold(raw)
+    if not query:
+        return None, []
+    texts, owners = _choices(rules)
+    hits = process.extract(query, texts, scorer=_scorer, limit=len(texts), score_cutoff=40)
+    best: dict[str, ComplaintMatch] = {}
+    for _, score, idx in hits:
+        cid, phrase = owners[idx]
+        exact_bonus = 4.0 if query == texts[idx] else 0.0
+        s = min(100.0, score + exact_bonus)
+        if cid not in best or s > best[cid].score:
+            best[cid] = ComplaintMatch(cid, rules.complaints[cid].title, round(s, 1), phrase)
+    ranked = sorted(best.values(), key=lambda m: (-m.score, m.id))[:limit]
+    if ranked and ranked[0].score >= CONFIDENT_SCORE and (
+            len(ranked) == 1 or ranked[0].score - ranked[1].score >= CLEAR_LEAD):
+        return ranked[0], ranked
+    return None, ranked
