@@ -226,9 +226,10 @@ class Gazetteer:
         for p in places:
             self._by_key.setdefault(_name_key(p.name), []).append(p)
         for alias, target in (aliases or {}).items():
-            targets = self._by_key.get(_name_key(target), [])
-            if targets:
-                self._by_key.setdefault(_name_key(alias), []).extend(t for t in targets if t.kind == "town" or len(targets) == 1)
+            akey = _name_key(alias)
+            targets = [t for t in self._by_key.get(_name_key(target), []) if t.kind == "town"]
+            bucket = self._by_key.setdefault(akey, [])
+            bucket.extend(t for t in targets if t not in bucket)
         self._keys = list(self._by_key)
         self._postcode_keys = list(self._postcodes)
 

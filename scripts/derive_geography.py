@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+import shapely.ops
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
@@ -303,13 +304,38 @@ def _close(geom, *, min_hole_m2: float = 10_000.0):
     return shapely.union_all(parts)
 
 
-def build_lads() -> tuple[dict[str, object], dict[str, object]]:
+def _patch_centroids(closed: dict, lsoas: list[dict]) -> None:
+    """Give each LSOA centroid that the generalised boundaries leave outside its own district to that district.
+
+    Three do, by 55-325 m (BL7 0HW, BL7 0HT, PR7 7AX): a 60 m disc round the centroid, joined to the nearest
+    point of its own district, moves from whichever district it fell in to its own. Centroids just inside
+    their district's edge get a small disc too, so that simplification cannot push them out.
+    """
+    for r in lsoas:
+        x, y = _to_bng.transform(r["lon"], r["lat"])
+        pt = shapely.Point(x, y)
+        own = closed[r["lad_code"]]
+        if own.buffer(-(SIMPLIFY_M + 5)).contains(pt):
+            continue  # safely inside, even after simplification
+        outside = own.distance(pt)
+        radius = 60.0 if outside > 0 else SIMPLIFY_M + 10
+        near = shapely.ops.nearest_points(own, pt)[0]
+        patch = shapely.union_all([pt.buffer(radius), shapely.LineString([near, pt]).buffer(radius / 2)])
+        if outside > 0:
+            print(f"  patched {r['lsoa11cd']} ({r['postcode']}) into {LADS[r['lad_code']]}: centroid {outside:.0f} m outside", file=sys.stderr)
+        for code in closed:
+            closed[code] = closed[code].union(patch) if code == r["lad_code"] else closed[code].difference(patch)
+
+
+def build_lads(lsoas: list[dict]) -> tuple[dict[str, object], dict[str, object]]:
     """LAD polygons (British National Grid) as unions of their LSOAs: (closed, simplified)."""
     closed, simplified = {}, {}
     for code in LADS:
         feats = load_geojson(SHARED / "boundaries" / "lsoa_by_lad" / f"{code}.json")
         geoms = [to_bng(shape(f["geometry"])).buffer(0) for f in feats]
         closed[code] = _close(shapely.union_all(geoms))
+    _patch_centroids(closed, lsoas)
+    for code in LADS:
         simplified[code] = shapely.make_valid(closed[code].simplify(SIMPLIFY_M, preserve_topology=True))
         h = shapely.hausdorff_distance(simplified[code], closed[code])
         print(f"  {code} {LADS[code]:<22} simplified Hausdorff {h:5.1f} m", file=sys.stderr)
@@ -495,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     lsoas = read_lsoas()
     assert len(lsoas) == 1049, len(lsoas)
     print("building district polygons from LSOAs…", file=sys.stderr)
-    closed, lads_bng = build_lads()
+    closed, lads_bng = build_lads(lsoas)
     lsc_bng = shapely.union_all(list(lads_bng.values()))
 
     # lsoa.csv
