@@ -1,1 +1,77 @@
-"""placeholder"""
+"""The Flask app: call-handler pages, the JSON routing API and the commissioners' admin."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from uec.config import Settings
+from uec.core import UrgentCare
+from uec.inputs import InputError
+
+
+def create_app(settings: Settings | None = None, *, care: UrgentCare | None = None) -> Flask:
+    """Build the app; on first start the database is created and loaded with the bundled LSC data."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    app.secret_key = settings.secret_key or _secret_from_file(settings.var_dir)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.secure_cookies, MAX_CONTENT_LENGTH=5 * 1024 * 1024)
+    care = care or UrgentCare(settings)
+    care.initialise()
+    app.extensions["uec"] = care
+
+    from web import api, handler, admin
+    app.register_blueprint(api.bp)
+    app.register_blueprint(handler.bp)
+    app.register_blueprint(admin.bp)
+
+    @app.errorhandler(InputError)
+    def _input_error(exc: InputError):
+        return jsonify({"error": "invalid input", "errors": exc.errors, **exc.extra}), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return jsonify({"error": exc.name, "message": exc.description}), exc.code
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # never a bare 500 page; logged for the operators
+        app.logger.exception("unexpected error")
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "internal error", "message": "the request could not be completed; "
+                                     "it has been logged"}), 500
+        return "Something went wrong; the error has been logged.", 500
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
+
+    return app
+
+
+def _secret_from_file(var_dir: Path) -> str:
+    """A per-installation secret kept beside the database, shared by every worker."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secret_key"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic: the first worker wins
+        except FileExistsError:
+            pass
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+def care_of(app: Flask) -> UrgentCare:
+    return app.extensions["uec"]

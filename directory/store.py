@@ -1,0 +1,319 @@
+"""The directory database: services with versions, audit, capacity, users, rankings, gaps, scenarios."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import yaml
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from directory import tables as t
+from directory.model import CAPACITY, Capacity, Service, ServiceError, service_from_dict, utcnow
+
+HERE = Path(__file__).resolve().parent
+BUNDLED = HERE / "data" / "lsc_services.yaml"
+ROLES = ("viewer", "capacity_updater", "commissioner", "administrator")
+_MIGRATE_LOCK = 727401  # PostgreSQL advisory lock id for first-start migration
+
+
+class ConflictError(Exception):
+    """Someone else changed the record first: carries the current version to show both."""
+
+    def __init__(self, current: Service | None):
+        self.current = current
+        super().__init__("the service was changed by someone else; reload and apply your change again")
+
+
+class NotFound(KeyError):
+    pass
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is not None and dt.tzinfo is None:  # SQLite returns naive datetimes
+        return dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def default_url(var_dir: Path) -> str:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var_dir / 'directory.sqlite'}"
+
+
+class Store:
+    """All reads and writes of the directory database, through SQLAlchemy Core."""
+
+    def __init__(self, url: str):
+        self.url = url
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _):  # pragma: no cover - trivial
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+    # -- schema and first start -----------------------------------------------------------
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (safe with several workers at once)."""
+        cfg = Config(str(HERE / "alembic.ini"))
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def initialise(self, *, seed_file: Path = BUNDLED) -> int:
+        """Migrate, then load the bundled LSC directory into an empty database. Returns services added."""
+        self.migrate()
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
+            if conn.execute(select(func.count()).select_from(t.services)).scalar():
+                return 0
+            doc = yaml.safe_load(seed_file.read_text(encoding="utf-8"))
+            now = utcnow()
+            n = 0
+            for raw in doc["services"]:
+                svc = service_from_dict(raw)
+                self._insert(conn, svc, "bundled-data", now)
+                n += 1
+            conn.execute(insert(t.meta).values(key="directory_version", value=1))
+            return n
+
+    @staticmethod
+    def _insert(conn: Connection, svc: Service, user: str, now: datetime) -> None:
+        conn.execute(insert(t.services).values(
+            id=svc.id, version=1, name=svc.name, type=svc.type, postcode=svc.postcode, lat=svc.lat,
+            lon=svc.lon, status=svc.status, data=svc.to_dict(), updated_at=now, updated_by=user))
+
+    # -- change detection -----------------------------------------------------------------
+    def directory_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(t.meta.c.value).where(t.meta.c.key == "directory_version")).scalar() or 0)
+
+    @staticmethod
+    def _bump(conn: Connection) -> None:
+        res = conn.execute(update(t.meta).where(t.meta.c.key == "directory_version").values(value=t.meta.c.value + 1))
+        if not res.rowcount:
+            conn.execute(insert(t.meta).values(key="directory_version", value=1))
+
+    # -- services -------------------------------------------------------------------------
+    def _caps(self, conn: Connection) -> dict[str, Capacity]:
+        return {r.service_id: Capacity(r.status, _aware(r.set_at), r.set_by, r.reset_minutes)
+                for r in conn.execute(select(t.capacity))}
+
+    def services(self) -> list[Service]:
+        with self.engine.connect() as conn:
+            caps = self._caps(conn)
+            rows = conn.execute(select(t.services).order_by(t.services.c.name)).all()
+        return [service_from_dict(r.data, version=r.version, capacity=caps.get(r.id)) for r in rows]
+
+    def get(self, service_id: str) -> Service:
+        with self.engine.connect() as conn:
+            return self._get(conn, service_id)
+
+    def _get(self, conn: Connection, service_id: str) -> Service:
+        row = conn.execute(select(t.services).where(t.services.c.id == service_id)).first()
+        if row is None:
+            raise NotFound(service_id)
+        cap = conn.execute(select(t.capacity).where(t.capacity.c.service_id == service_id)).first()
+        capacity = Capacity(cap.status, _aware(cap.set_at), cap.set_by, cap.reset_minutes) if cap else None
+        return service_from_dict(row.data, version=row.version, capacity=capacity)
+
+    def create(self, data: Mapping[str, Any], *, user: str) -> Service:
+        svc = service_from_dict(data)
+        with self.engine.begin() as conn:
+            if conn.execute(select(t.services.c.id).where(t.services.c.id == svc.id)).first():
+                raise ServiceError({"id": f"{svc.id!r} is already used by another service"})
+            self._insert(conn, svc, user, utcnow())
+            self._audit(conn, user, svc.id, "create", None, svc.to_dict())
+            self._bump(conn)
+        return self.get(svc.id)
+
+    def update(self, service_id: str, data: Mapping[str, Any], *, expected_version: int, user: str,
+               action: str = "update") -> Service:
+        """Replace a service if nobody changed it since `expected_version`; else ConflictError."""
+        merged = dict(data)
+        merged["id"] = service_id
+        svc = service_from_dict(merged)
+        with self.engine.begin() as conn:
+            old = conn.execute(select(t.services).where(t.services.c.id == service_id)).first()
+            if old is None:
+                raise NotFound(service_id)
+            res = conn.execute(
+                update(t.services)
+                .where(t.services.c.id == service_id, t.services.c.version == expected_version)
+                .values(version=t.services.c.version + 1, name=svc.name, type=svc.type, postcode=svc.postcode,
+                        lat=svc.lat, lon=svc.lon, status=svc.status, data=svc.to_dict(),
+                        updated_at=utcnow(), updated_by=user))
+            if res.rowcount != 1:
+                raise ConflictError(self._get(conn, service_id))
+            new = svc.to_dict()
+            changed_old = {k: v for k, v in old.data.items() if new.get(k) != v}
+            changed_new = {k: new[k] for k in new if old.data.get(k) != new[k]}
+            self._audit(conn, user, service_id, action, changed_old, changed_new)
+            self._bump(conn)
+        return self.get(service_id)
+
+    def set_capacity(self, service_id: str, status: str, *, user: str, reset_minutes: int = 240,
+                     at: datetime | None = None) -> Service:
+        if status not in CAPACITY:
+            raise ServiceError({"capacity": f"must be one of {', '.join(CAPACITY)}"})
+        if not 15 <= int(reset_minutes) <= 24 * 60:
+            raise ServiceError({"reset_minutes": "must be 15-1440 minutes"})
+        at = at or utcnow()
+        with self.engine.begin() as conn:
+            old = self._get(conn, service_id).capacity
+            conn.execute(delete(t.capacity).where(t.capacity.c.service_id == service_id))
+            conn.execute(insert(t.capacity).values(service_id=service_id, status=status, set_at=at, set_by=user,
+                                                   reset_minutes=int(reset_minutes)))
+            self._audit(conn, user, service_id, "capacity", {"capacity": old.status},
+                        {"capacity": status, "reset_minutes": int(reset_minutes)})
+            self._bump(conn)
+        return self.get(service_id)
+
+    def confirm_verified(self, service_id: str, *, user: str, on: date | None = None) -> Service:
+        svc = self.get(service_id)
+        data = svc.to_dict()
+        data["verified_on"] = (on or utcnow().date()).isoformat()
+        return self.update(service_id, data, expected_version=svc.version, user=user, action="verify")
+
+    # -- audit ----------------------------------------------------------------------------
+    @staticmethod
+    def _audit(conn: Connection, user: str, service_id: str | None, action: str, old: Any, new: Any) -> None:
+        conn.execute(insert(t.audit).values(at=utcnow(), user=user, service_id=service_id, action=action,
+                                            old=old, new=new))
+
+    def audit_log(self, *, service_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        q = select(t.audit).order_by(t.audit.c.id.desc()).limit(limit)
+        if service_id:
+            q = q.where(t.audit.c.service_id == service_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping, at=_aware(r.at)) for r in conn.execute(q)]
+
+    def record(self, user: str, action: str, *, service_id: str | None = None, old: Any = None, new: Any = None) -> None:
+        with self.engine.begin() as conn:
+            self._audit(conn, user, service_id, action, old, new)
+
+    # -- users and tokens -----------------------------------------------------------------
+    def create_user(self, username: str, password: str, role: str, *, areas: Sequence[str] = (),
+                    service_ids: Sequence[str] = (), requester_role: str = "nhs111", by: str = "cli") -> int:
+        errors = {}
+        if role not in ROLES:
+            errors["role"] = f"must be one of {', '.join(ROLES)}"
+        if len(password or "") < 10:
+            errors["password"] = "must be at least 10 characters"
+        if not (username or "").strip():
+            errors["username"] = "is required"
+        if errors:
+            raise ServiceError(errors)
+        with self.engine.begin() as conn:
+            if conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first():
+                raise ServiceError({"username": f"{username!r} already exists"})
+            uid = conn.execute(insert(t.users).values(
+                username=username, password_hash=generate_password_hash(password), role=role, areas=list(areas),
+                service_ids=list(service_ids), requester_role=requester_role, active=True,
+                created_at=utcnow())).inserted_primary_key[0]
+            self._audit(conn, by, None, "create_user", None, {"username": username, "role": role,
+                                                              "areas": list(areas), "service_ids": list(service_ids)})
+        return int(uid)
+
+    def user(self, username: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
+        return dict(row._mapping) if row else None
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t.users).order_by(t.users.c.username))]
+
+    def authenticate(self, username: str, password: str) -> dict[str, Any] | None:
+        u = self.user(username)
+        if u and u["active"] and check_password_hash(u["password_hash"], password or ""):
+            return u
+        return None
+
+    def create_token(self, username: str, name: str = "api") -> str:
+        u = self.user(username)
+        if not u:
+            raise ServiceError({"username": f"no user {username!r}"})
+        token = "uec_" + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.api_tokens).values(user_id=u["id"], name=name,
+                                                     token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                                                     created_at=utcnow(), revoked=False))
+            self._audit(conn, "cli", None, "create_token", None, {"username": username, "name": name})
+        return token
+
+    def user_for_token(self, token: str) -> dict[str, Any] | None:
+        h = hashlib.sha256((token or "").encode()).hexdigest()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.users).join(t.api_tokens, t.api_tokens.c.user_id == t.users.c.id)
+                               .where(t.api_tokens.c.token_hash == h, t.api_tokens.c.revoked.is_(False),
+                                      t.users.c.active.is_(True))).first()
+        return dict(row._mapping) if row else None
+
+    # -- commissioner rankings ------------------------------------------------------------
+    def local_rankings(self) -> dict[tuple[str, str], list[str]]:
+        with self.engine.connect() as conn:
+            return {(r.area, r.key): list(r.types) for r in conn.execute(select(t.rankings))}
+
+    def set_ranking(self, area: str, key: str, types: Sequence[str], *, user: str) -> None:
+        with self.engine.begin() as conn:
+            old = conn.execute(select(t.rankings).where(t.rankings.c.area == area, t.rankings.c.key == key)).first()
+            conn.execute(delete(t.rankings).where(t.rankings.c.area == area, t.rankings.c.key == key))
+            if types:
+                conn.execute(insert(t.rankings).values(area=area, key=key, types=list(types), updated_at=utcnow(),
+                                                       updated_by=user))
+            self._audit(conn, user, None, "ranking", {"area": area, "key": key, "types": list(old.types) if old else None},
+                        {"area": area, "key": key, "types": list(types) or None})
+            self._bump(conn)
+
+    # -- gap log --------------------------------------------------------------------------
+    def log_gaps(self, gaps: Sequence[tuple[str, str, str]], *, disposition: str, at: datetime | None = None) -> None:
+        if not gaps:
+            return
+        at = at or utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.gaps), [{"at": at, "day": at.date().isoformat(), "service_id": s, "rule": r,
+                                           "text": txt, "disposition": disposition} for s, r, txt in gaps])
+
+    def gap_summary(self, *, days: int = 30) -> list[dict[str, Any]]:
+        since = (utcnow() - timedelta(days=days)).date().isoformat()
+        q = (select(t.gaps.c.day, t.gaps.c.service_id, t.gaps.c.rule, func.min(t.gaps.c.text).label("text"),
+                    func.count().label("count"))
+             .where(t.gaps.c.day >= since)
+             .group_by(t.gaps.c.day, t.gaps.c.service_id, t.gaps.c.rule)
+             .order_by(t.gaps.c.day.desc(), func.count().desc()))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # -- scenarios ------------------------------------------------------------------------
+    def scenarios(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t.scenarios).order_by(t.scenarios.c.name))]
+
+    def save_scenario(self, name: str, spec: Mapping[str, Any], *, user: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.scenarios).where(t.scenarios.c.name == name))
+            conn.execute(insert(t.scenarios).values(name=name, spec=dict(spec), created_at=utcnow(), created_by=user))
+            self._audit(conn, user, None, "scenario", None, {"name": name, **dict(spec)})
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn

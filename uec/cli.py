@@ -1,0 +1,138 @@
+"""The `uec` command: serve, initialise the database, manage users and tokens, check rules."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from uec.config import ROOT, Settings
+
+
+def _store(settings: Settings):
+    from directory.store import Store
+    store = Store(settings.database_url)
+    store.initialise()
+    return store
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    store = _store(settings)  # migrate and seed once, before the workers start
+    print(f"directory: {settings.database_url} ({len(store.services())} services)", file=sys.stderr)
+    if args.warm:
+        from uec.core import UrgentCare
+        UrgentCare(settings, store=store).snapshot()  # precompute travel-time fields once
+    os.chdir(ROOT)
+    argv = ["gunicorn", "--bind", args.bind, "--workers", str(args.workers), "--timeout", "120",
+            "--access-logfile", "-", "wsgi:app"]
+    os.execvp(argv[0], argv)
+    return 0  # pragma: no cover
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    store = _store(Settings.from_env())
+    print(f"database ready: {len(store.services())} services")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from directory.model import ServiceError
+    store = _store(Settings.from_env())
+    password = args.password or os.environ.get("UEC_PASSWORD") or getpass.getpass("Password (10+ characters): ")
+    try:
+        store.create_user(args.username, password, args.role, areas=args.area or [],
+                          service_ids=args.service or [], requester_role=args.requester_role)
+    except ServiceError as exc:
+        for k, v in exc.errors.items():
+            print(f"error: {k}: {v}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} {args.username!r}")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    args.role = "administrator"
+    args.area, args.service, args.requester_role = [], [], "nhs111"
+    return cmd_create_user(args)
+
+
+def cmd_create_token(args: argparse.Namespace) -> int:
+    from directory.model import ServiceError
+    store = _store(Settings.from_env())
+    try:
+        token = store.create_token(args.username, args.name)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from triage import load_rules
+    from triage.lint import lint
+    rules = load_rules(args.rules)
+    problems = lint(rules, run_tests=True)
+    for p in problems:
+        print(p)
+    n_q = sum(len(c.questions) for c in rules.complaints.values())
+    n_r = sum(len(c.rules) for c in rules.complaints.values())
+    print(f"{len(rules.complaints)} complaints, {n_q} questions, {n_r} rules, {len(rules.tests)} tests: "
+          f"{'OK' if not problems else f'{len(problems)} problems'}")
+    return 1 if problems else 0
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from uec.core import UrgentCare
+    from uec.inputs import InputError
+    care = UrgentCare(Settings.from_env())
+    care.initialise()
+    try:
+        print(json.dumps(care.triage(json.loads(args.json)), indent=2))
+    except InputError as exc:
+        print(json.dumps({"errors": exc.errors, **exc.extra}, indent=2))
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="uec", description="LSC urgent-care triage and directory of services")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="initialise the database, then run gunicorn")
+    s.add_argument("--bind", default=os.environ.get("UEC_BIND", "127.0.0.1:8000"))
+    s.add_argument("--workers", type=int, default=int(os.environ.get("UEC_WORKERS", "2")))
+    s.add_argument("--no-warm", dest="warm", action="store_false", help="skip precomputing travel fields")
+    s.set_defaults(func=cmd_serve)
+    sub.add_parser("init", help="create or migrate the database and load the bundled LSC directory").set_defaults(func=cmd_init)
+    u = sub.add_parser("create-user", help="create a user: viewer, capacity_updater, commissioner, administrator")
+    u.add_argument("username")
+    u.add_argument("--role", required=True, choices=["viewer", "capacity_updater", "commissioner", "administrator"])
+    u.add_argument("--area", action="append", help="LAD code or place a commissioner edits (repeat)")
+    u.add_argument("--service", action="append", help="service id a capacity updater updates (repeat)")
+    u.add_argument("--requester-role", default="nhs111", help="default requester role for this user's API tokens")
+    u.add_argument("--password", help="or set UEC_PASSWORD, or be prompted")
+    u.set_defaults(func=cmd_create_user)
+    a = sub.add_parser("create-admin", help="create the first administrator")
+    a.add_argument("username")
+    a.add_argument("--password")
+    a.set_defaults(func=cmd_create_admin)
+    t = sub.add_parser("create-token", help="create an API token (printed once) for a user")
+    t.add_argument("username")
+    t.add_argument("--name", default="api")
+    t.set_defaults(func=cmd_create_token)
+    r = sub.add_parser("rules", help="rule set tools")
+    r.add_argument("action", choices=["check"])
+    r.add_argument("--rules", type=Path, default=None)
+    r.set_defaults(func=cmd_rules)
+    tr = sub.add_parser("triage", help="run one triage request given as JSON")
+    tr.add_argument("json")
+    tr.set_defaults(func=cmd_triage)
+    args = p.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""The application service: triage a call, locate the caller, and search the directory by road."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from directory.model import REQUESTER_ROLES, SERVICE_TYPES, Service
+from directory.rankings import Rankings
+from directory.search import Need, Origin, Patient, SearchOptions, search
+from directory.store import Store
+from geodata import Geo, Location, LocationError, PostcodeError
+from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
+from uec.config import Settings
+from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
+                        require_object)
+
+API_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class _Travel:
+    minutes: float
+    km: float
+
+
+@dataclass
+class Snapshot:
+    """An immutable view of the directory for routing, rebuilt when the database version moves."""
+    version: int
+    services: tuple[Service, ...]
+    by_id: dict[str, Service]
+    rankings: Rankings
+    fields: Any  # geodata.routing.TravelFields
+    built_at: float
+
+
+class UrgentCare:
+    """Everything the web layer and the CLI call. Knows no HTTP."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None, geo: Geo | None = None,
+                 rules_dir: Path | None = None):
+        self.settings = settings
+        self.store = store or Store(settings.database_url)
+        self.geo = geo or Geo()
+        self.rules = load_rules(rules_dir)
+        self.engine = Engine(self.rules)
+        self.base_rankings = Rankings.load()
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # -- directory snapshot ---------------------------------------------------------------
+    def initialise(self) -> int:
+        return self.store.initialise()
+
+    def snapshot(self) -> Snapshot:
+        """The routing view; checks the database version at most once per refresh interval."""
+        now = time.monotonic()
+        snap = self._snapshot
+        if snap is not None and now - self._checked_at < self.settings.refresh_seconds:
+            return snap
+        with self._lock:
+            try:
+                version = self.store.directory_version()
+            except Exception:
+                if self._snapshot is not None:  # database unreachable: keep answering from the last view
+                    return self._snapshot
+                raise
+            self._checked_at = time.monotonic()
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = self._build(version)
+            return self._snapshot
+
+    def _build(self, version: int) -> Snapshot:
+        from geodata.routing import TravelFields
+        services = tuple(self.store.services())
+        targets, mobile = {}, set()
+        for s in services:
+            if s.mobile:
+                for i, b in enumerate(s.mobile_bases):
+                    key = f"{s.id}#base{i}"
+                    targets[key] = (b.lat, b.lon)
+                    mobile.add(key)
+            else:
+                targets[s.id] = (s.lat, s.lon)
+        fields = TravelFields.build(self.geo.network, targets, mobile=mobile,
+                                    cache_dir=self.settings.var_dir / "travel-cache")
+        rankings = self.base_rankings.with_local(self.store.local_rankings())
+        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time())
+
+    def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
+        raw = snap.fields.travel(loc.lat, loc.lon)
+        out: dict[str, _Travel] = {}
+        for key, tr in raw.items():
+            sid = key.split("#", 1)[0]
+            if sid not in out or tr.minutes < out[sid].minutes:
+                out[sid] = _Travel(tr.minutes, tr.km)
+        return out
+
+    # -- location -------------------------------------------------------------------------
+    def locate(self, value: Any, errors: dict[str, str]) -> Location | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            errors["location"] = "must be an object: {\"postcode\": ...}, {\"place\": ...} or {\"lat\": .., \"lon\": ..}"
+            return None
+        bad = set(value) - {"postcode", "place", "lat", "lon"}
+        if bad:
+            errors["location"] = f"unknown keys {sorted(bad)}; use postcode, place, or lat and lon"
+            return None
+        try:
+            return self.geo.locate(postcode=value.get("postcode"), place=value.get("place"),
+                                   lat=value.get("lat"), lon=value.get("lon"))
+        except (LocationError, PostcodeError) as exc:
+            errors[exc.field] = str(exc)
+            suggestions = getattr(exc, "suggestions", None)
+            if suggestions:
+                errors.setdefault("_suggestions", ", ".join(suggestions))
+            return None
+
+    # -- triage ---------------------------------------------------------------------------
+    def triage(self, body: Any) -> dict[str, Any]:
+        body = require_object(body)
+        errors: dict[str, str] = {}
+        check_unknown(body, {"age", "sex", "complaint", "answers", "vitals", "location", "at",
+                             "requester_role", "limit"}, errors)
+        age = parse_age(body.get("age"), errors, required=True)
+        sex = parse_sex(body.get("sex"), errors, required=True)
+        at = parse_at(body.get("at"), errors)
+        limit = parse_limit(body.get("limit"), errors)
+        role = self._role(body.get("requester_role"), errors)
+        answers = body.get("answers") or {}
+        vitals = body.get("vitals") or {}
+        if not isinstance(answers, Mapping):
+            errors["answers"] = "must be an object of question id to answer"
+            answers = {}
+        if not isinstance(vitals, Mapping):
+            errors["vitals"] = "must be an object of vital sign to value"
+            vitals = {}
+        text = body.get("complaint")
+        if not isinstance(text, str) or not text.strip():
+            errors["complaint"] = "is required: a complaint id (GET /api/v1/complaints) or the caller's words"
+        location = self.locate(body.get("location"), errors)
+        if errors:
+            raise InputError(errors)
+        match, candidates = match_complaint(text, self.rules)
+        if match is None:
+            raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one of the candidates"},
+                             extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score} for c in candidates]})
+        complaint = self.rules.complaints[match.id]
+        try:
+            result = self.engine.evaluate(Case(match.id, age, sex, dict(answers), dict(vitals)))
+        except CaseError as exc:
+            raise InputError(exc.errors) from None
+        head = {"api_version": API_VERSION, "complaint": complaint.as_dict()}
+        if match.id != text:
+            head["complaint"]["matched_from"] = text
+            head["complaint"]["match_score"] = match.score
+        if not isinstance(result, Outcome):
+            return {**head, "status": "question", "question": result.as_dict(),
+                    "answered": len(answers)}
+        out = {**head, "status": "complete", "outcome": result.as_dict()}
+        if location is not None:
+            out.update(self._route(result.disposition.code, location, at, Patient(age, sex), role, limit))
+        else:
+            out["services"] = []
+            out["note"] = "give a location to get the nearest appropriate open services"
+        return out
+
+    # -- route ----------------------------------------------------------------------------
+    def route(self, body: Any, *, default_role: str = "nhs111") -> dict[str, Any]:
+        body = require_object(body)
+        errors: dict[str, str] = {}
+        check_unknown(body, {"disposition", "location", "age", "sex", "at", "limit", "requester_role"}, errors)
+        code = body.get("disposition")
+        if code not in self.rules.dispositions:
+            errors["disposition"] = "must be a disposition code from GET /api/v1/dispositions"
+        age = parse_age(body.get("age"), errors, required=False)
+        sex = parse_sex(body.get("sex"), errors, required=False)
+        at = parse_at(body.get("at"), errors)
+        limit = parse_limit(body.get("limit"), errors)
+        role = self._role(body.get("requester_role", default_role), errors)
+        if body.get("location") is None:
+            errors["location"] = "is required: {\"postcode\": \"PR1 8XJ\"} or {\"lat\": .., \"lon\": ..}"
+        location = self.locate(body.get("location"), errors)
+        if errors:
+            raise InputError(errors)
+        return {"api_version": API_VERSION, **self._route(code, location, at, Patient(age, sex), role, limit)}
+
+    @staticmethod
+    def _role(value: Any, errors: dict[str, str]) -> str:
+        if value is None:
+            return "nhs111"
+        if value not in REQUESTER_ROLES:
+            errors["requester_role"] = f"must be one of {', '.join(sorted(REQUESTER_ROLES))}"
+            return "nhs111"
+        return value
+
+    def _route(self, code: str, location: Location, at: datetime, patient: Patient, role: str,
+               limit: int) -> dict[str, Any]:
+        d = self.rules.dispositions[code]
+        snap = self.snapshot()
+        travel = self.travel_from(snap, location)
+        result = search(snap.services, Need(code, d.cls, d.within_minutes, d.label), 
+                        Origin(location.lat, location.lon, location.lad_code, location.place), at,
+                        travel=travel, rankings=snap.rankings, patient=patient, requester_role=role,
+                        options=SearchOptions(limit=limit,
+                                              capacity_stale_after=timedelta(hours=self.settings.capacity_stale_hours)))
+        try:
+            self.store.log_gaps(result.gaps, disposition=code, at=at)
+        except Exception:  # the gap log must never stop an answer
+            pass
+        out: dict[str, Any] = {
+            "location": location.as_dict(),
+            "at": at.isoformat(),
+            "disposition": d.as_dict(),
+            "requester_role": role,
+            "services": result.services,
+            "excluded": result.excluded,
+            "ranking": result.ranking.as_dict(),
+            "catch_all": result.catch_all,
+            "directory_version": snap.version,
+        }
+        if result.escalation:
+            out["escalation"] = result.escalation
+        if result.notes:
+            out["notes"] = result.notes
+        if not location.in_lsc:
+            out.setdefault("notes", []).append("The caller is outside Lancashire and South Cumbria: "
+                                               "services shown are the nearest LSC and border options.")
+        return out
+
+    # -- catalogues -----------------------------------------------------------------------
+    def complaints(self) -> list[dict[str, Any]]:
+        return [c.as_dict() | {"synonyms": list(c.synonyms), "sources": list(c.sources)}
+                for c in sorted(self.rules.complaints.values(), key=lambda c: c.title)]
+
+    def dispositions(self) -> list[dict[str, Any]]:
+        return [d.as_dict() for d in sorted(self.rules.dispositions.values(), key=lambda d: d.urgency)]
+
+    def service_types(self) -> dict[str, str]:
+        return dict(SERVICE_TYPES)
+
+    def route_geometry(self, service_id: str, location: Location) -> list[tuple[float, float]]:
+        snap = self.snapshot()
+        s = snap.by_id[service_id]
+        key = f"{s.id}#base0" if s.mobile else s.id
+        return snap.fields.route(location.lat, location.lon, key)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

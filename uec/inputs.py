@@ -1,0 +1,71 @@
+"""Turn JSON request bodies into core calls, collecting every bad field with what to fix."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+
+class InputError(ValueError):
+    """Bad input: `errors` maps each field to a message; the web layer answers 400 with it."""
+
+    def __init__(self, errors: Mapping[str, str], *, extra: Mapping[str, Any] | None = None):
+        self.errors = dict(errors)
+        self.extra = dict(extra or {})
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def require_object(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise InputError({"body": "must be a JSON object"})
+    return body
+
+
+def parse_at(value: Any, errors: dict[str, str], *, field: str = "at") -> datetime:
+    if value in (None, ""):
+        return datetime.now(timezone.utc)
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        errors[field] = "must be an ISO 8601 date-time with offset, e.g. 2026-11-23T21:30:00+00:00"
+        return datetime.now(timezone.utc)
+    if dt.tzinfo is None:
+        from directory.opening import LONDON
+        dt = dt.replace(tzinfo=LONDON)  # a bare local time is UK time
+    return dt.astimezone(timezone.utc)
+
+
+def parse_age(value: Any, errors: dict[str, str], *, required: bool) -> float | None:
+    if value is None:
+        if required:
+            errors["age"] = "is required: age in years (0.5 for six months)"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 130:
+        errors["age"] = "must be a number of years from 0 to 130 (0.5 for six months)"
+        return None
+    return float(value)
+
+
+def parse_sex(value: Any, errors: dict[str, str], *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            errors["sex"] = "is required: 'female', 'male' or 'unknown'"
+        return None
+    if value not in ("female", "male", "unknown"):
+        errors["sex"] = "must be 'female', 'male' or 'unknown'"
+        return None
+    return value
+
+
+def parse_limit(value: Any, errors: dict[str, str]) -> int:
+    if value is None:
+        return 5
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50:
+        errors["limit"] = "must be a whole number from 1 to 50"
+        return 5
+    return value
+
+
+def check_unknown(body: Mapping[str, Any], allowed: set[str], errors: dict[str, str]) -> None:
+    for key in body:
+        if key not in allowed:
+            errors[key] = f"is not a known field; known fields are {', '.join(sorted(allowed))}"

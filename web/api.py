@@ -1,0 +1,70 @@
+"""JSON API v1 for dispatch systems: triage, route and the catalogues."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from uec.inputs import InputError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _care():
+    return current_app.extensions["uec"]
+
+
+def _body():
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
+    return data
+
+
+def _caller_role() -> str:
+    """The default requester role of the API key, if one is presented."""
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        user = _care().store.user_for_token(auth[7:].strip())
+        if user:
+            return user.get("requester_role") or "nhs111"
+    return "nhs111"
+
+
+@bp.post("/triage")
+def triage():
+    body = _body()
+    if isinstance(body, dict) and "requester_role" not in body:
+        body = {**body, "requester_role": _caller_role()}
+    return jsonify(_care().triage(body))
+
+
+@bp.post("/route")
+def route():
+    return jsonify(_care().route(_body(), default_role=_caller_role()))
+
+
+@bp.get("/complaints")
+def complaints():
+    return jsonify({"complaints": _care().complaints()})
+
+
+@bp.get("/dispositions")
+def dispositions():
+    return jsonify({"dispositions": _care().dispositions()})
+
+
+@bp.get("/health")
+def health():
+    care = _care()
+    snap = care.snapshot()
+    return jsonify({"status": "ok", "directory_version": snap.version, "services": len(snap.services)})
+
+
+@bp.get("/services")
+def services():
+    """The directory as routing sees it now (GET /api/v1/services?type=urgent_treatment_centre)."""
+    snap = _care().snapshot()
+    wanted = request.args.get("type")
+    items = [s.to_dict() | {"version": s.version, "capacity": s.capacity.status if s.capacity.set_at else "unknown"}
+             for s in snap.services if not wanted or s.type == wanted]
+    return jsonify({"directory_version": snap.version, "count": len(items), "services": items,
+                    "types": _care().service_types()})
