@@ -25,13 +25,15 @@ def coverage(
     *,
     thresholds: Iterable[float] = (15, 30, 45, 60),
     lsoas: Sequence[LsoaRow] | None = None,
+    deprived_rank_max: int = DEPRIVED_RANK_MAX,
 ) -> dict:
     """Share of population within each threshold of minutes, overall and per place.
 
     ``minutes_to_nearest(lat, lon)`` is called once per LSOA population-weighted centroid and returns the
     travel time in minutes to the nearest suitable service, or None when none can be reached. People in an
     LSOA count as reaching a service within T minutes when its centroid does. "Deprived" means the LSOA is
-    in the most deprived national fifth by IoD 2019 income rank (rank <= 6,569 of 32,844).
+    in the most deprived national fifth by IoD 2019 income rank (rank <= ``deprived_rank_max``, by default
+    6,569 of England's 32,844; note the embedded ranks run to 34,675, see docs/geography.md).
 
     Returns ``{"thresholds": [...], "overall": {...}, "places": {place: {...}}}`` where each summary has
     ``population``, ``deprived_population``, ``within`` (threshold -> {"share", "deprived_share",
@@ -46,7 +48,7 @@ def coverage(
         minutes = minutes_to_nearest(r.lat, r.lon)
         if minutes is not None and (not isinstance(minutes, (int, float)) or math.isnan(minutes) or minutes < 0):
             raise ValueError(f"minutes_to_nearest returned {minutes!r} for LSOA {r.code}; expected minutes >= 0 or None")
-        deprived = r.imd_income_rank <= DEPRIVED_RANK_MAX
+        deprived = r.imd_income_rank <= deprived_rank_max
         for key in ("overall", r.place):
             if key not in acc:
                 acc[key] = _empty(ts)
@@ -87,6 +89,7 @@ def coverage(
 
     return {
         "thresholds": [_label(t) for t in ts],
+        "deprived_rank_max": deprived_rank_max,
         "overall": finish(acc["overall"]),
         "places": {k: finish(v) for k, v in acc.items() if k != "overall" and k},
     }

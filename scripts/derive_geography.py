@@ -6,9 +6,7 @@ import argparse
 import csv
 import io
 import json
-import math
 import os
-import statistics
 import sys
 import tempfile
 from collections import defaultdict
