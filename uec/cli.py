@@ -98,6 +98,26 @@ def cmd_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from uec.core import UrgentCare
+    from uec.inputs import parse_at
+    care = UrgentCare(Settings.from_env())
+    care.initialise()
+    errors: dict[str, str] = {}
+    at = parse_at(args.at, errors)
+    if errors:
+        print(f"error: {errors}", file=sys.stderr)
+        return 2
+    result = care.coverage(args.type, at=at)
+    overall = result["overall"]
+    print(f"{args.type} open at {result['at']} ({result['services']} services), LSC population {overall['population']:,.0f}")
+    for t, w in overall["within"].items():
+        print(f"  within {float(t):>4.0f} min: {w['share']:.1%} of people, {w['deprived_share']:.1%} of the most deprived fifth")
+    if args.json:
+        print(json.dumps(result, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="uec", description="LSC urgent-care triage and directory of services")
     sub = p.add_subparsers(dest="command", required=True)
@@ -130,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     tr = sub.add_parser("triage", help="run one triage request given as JSON")
     tr.add_argument("json")
     tr.set_defaults(func=cmd_triage)
+    c = sub.add_parser("coverage", help="share of people within N minutes of an open service of a type")
+    c.add_argument("--type", required=True)
+    c.add_argument("--at", default=None, help="ISO date-time, default now")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_coverage)
     args = p.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -68,3 +68,14 @@ def services():
              for s in snap.services if not wanted or s.type == wanted]
     return jsonify({"directory_version": snap.version, "count": len(items), "services": items,
                     "types": _care().service_types()})
+
+
+@bp.get("/coverage")
+def coverage():
+    """Shared intelligence: population share within 15/30/45/60 min of an open service of a type."""
+    from uec.inputs import parse_at
+    errors: dict[str, str] = {}
+    at = parse_at(request.args.get("at"), errors)
+    if errors:
+        raise InputError(errors)
+    return jsonify(_care().coverage(request.args.get("type", ""), at=at))
