@@ -1,6 +1,9 @@
 """JSON API v1 for dispatch systems: triage, route and the catalogues."""
 from __future__ import annotations
 
+import os
+import time
+
 from flask import Blueprint, current_app, jsonify, request
 
 from uec.inputs import InputError
@@ -56,7 +59,8 @@ def dispositions():
 def health():
     care = _care()
     snap = care.snapshot()
-    return jsonify({"status": "ok", "directory_version": snap.version, "services": len(snap.services)})
+    return jsonify({"status": "ok", "directory_version": snap.version, "services": len(snap.services),
+                    "worker_pid": os.getpid(), "snapshot_age_s": round(time.time() - snap.built_at, 1)})
 
 
 @bp.get("/services")
