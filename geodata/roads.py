@@ -137,14 +137,15 @@ class _LandMask:
         if not lsoa:
             raise FileNotFoundError(f"no LSOA boundary files under {shared / 'boundaries' / 'lsoa_by_lad'}")
         lsc = unary_union(lsoa)
-        outside = []
+        # Postcode districts (approximate, hand-drawn) give land beyond LSC. Inside LSC the clipped
+        # LSOA polygons are authoritative, so district parts overlapping LSC are not added; estuary
+        # water that districts may cover is stopped by the authored barrier lines instead.
+        districts = []
         for f in sorted(glob.glob(str(shared / "postcode-districts" / "*.geojson"))):
             with open(f, encoding="utf-8") as fh:
-                for ft in json.load(fh)["features"]:
-                    g = shape(ft["geometry"]).buffer(0)
-                    if g.area > 0 and g.intersection(lsc).area / g.area < 0.5:
-                        outside.append(g)
-        self.geometry = unary_union([lsc, *outside])
+                districts.extend(shape(ft["geometry"]).buffer(0) for ft in json.load(fh)["features"])
+        outside = unary_union(districts).difference(lsc) if districts else None
+        self.geometry = unary_union([lsc, outside]) if outside is not None else lsc
         shapely.prepare(self.geometry)
 
     def all_land(self, lat: np.ndarray, lon: np.ndarray) -> bool:

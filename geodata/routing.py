@@ -55,39 +55,44 @@ class RoadNetwork:
 
         if graph.number_of_nodes() == 0:
             raise ValueError("road graph has no nodes")
-        if graph.number_of_nodes() > 1:
-            comp = max(nx.strongly_connected_components(graph), key=len)
-            if len(comp) < graph.number_of_nodes():
-                graph = graph.subgraph(comp).copy()
-        try:
-            order = sorted(graph.nodes)
-        except TypeError:
-            order = list(graph.nodes)
+        while True:
+            try:
+                order = sorted(graph.nodes)
+            except TypeError:
+                order = list(graph.nodes)
+            index = {node: i for i, node in enumerate(order)}
+            n = len(order)
+            m = graph.number_of_edges()
+            u = np.empty(m, dtype=np.int64)
+            v = np.empty(m, dtype=np.int64)
+            t = np.empty(m, dtype=np.float64)
+            length = np.empty(m, dtype=np.float64)
+            routable = np.zeros(n, dtype=bool)
+            for k, (a, b, d) in enumerate(graph.edges(data=True)):
+                ia, ib = index[a], index[b]
+                u[k], v[k] = ia, ib
+                try:
+                    t[k] = float(d["travel_time"])
+                    length[k] = float(d["length"])
+                except KeyError as exc:
+                    raise ValueError(f"edge {a}->{b} lacks {exc}: need 'travel_time' (s) and 'length' (m)") from None
+                if d.get("highway") not in _NO_ACCESS:
+                    routable[ia] = routable[ib] = True
+            # routing only on the largest strongly connected component (no dead ends we cannot leave)
+            from scipy.sparse.csgraph import connected_components
+            adj = csr_matrix((np.ones(m), (u, v)), shape=(n, n))
+            ncomp, labels = connected_components(adj, directed=True, connection="strong")
+            if ncomp <= 1:
+                break
+            keep = labels == np.bincount(labels).argmax()
+            graph = graph.subgraph([order[i] for i in np.flatnonzero(keep)]).copy()
         self.graph: nx.DiGraph = graph
         self.node_ids: list = order
-        index = {n: i for i, n in enumerate(order)}
-        n = len(order)
         try:
-            self.lat = np.array([float(graph.nodes[v]["y"]) for v in order])
-            self.lon = np.array([float(graph.nodes[v]["x"]) for v in order])
+            self.lat = np.array([float(graph.nodes[x]["y"]) for x in order])
+            self.lon = np.array([float(graph.nodes[x]["x"]) for x in order])
         except KeyError as exc:
             raise ValueError(f"every node needs 'y' (lat) and 'x' (lon); missing {exc}") from None
-        m = graph.number_of_edges()
-        u = np.empty(m, dtype=np.int64)
-        v = np.empty(m, dtype=np.int64)
-        t = np.empty(m, dtype=np.float64)
-        length = np.empty(m, dtype=np.float64)
-        routable = np.zeros(n, dtype=bool)
-        for k, (a, b, d) in enumerate(graph.edges(data=True)):
-            ia, ib = index[a], index[b]
-            u[k], v[k] = ia, ib
-            try:
-                t[k] = float(d["travel_time"])
-                length[k] = float(d["length"])
-            except KeyError as exc:
-                raise ValueError(f"edge {a}->{b} lacks {exc}: need 'travel_time' (s) and 'length' (m)") from None
-            if d.get("highway") not in _NO_ACCESS:
-                routable[ia] = routable[ib] = True
         if np.any(t < 0) or not np.all(np.isfinite(t)):
             raise ValueError("edge travel_time must be finite and non-negative")
         if not routable.any():
@@ -95,18 +100,20 @@ class RoadNetwork:
         t = np.maximum(t, 1e-3)  # scipy treats explicit zeros as missing edges
         self.time = csr_matrix((t, (u, v)), shape=(n, n))
         self.time.sort_indices()
-        self.length = csr_matrix((length, (u, v)), shape=(n, n))
-        self.length.sort_indices()
+        key = u * n + v
+        korder = np.argsort(key, kind="stable")
+        self._edge_key = key[korder]
+        self._edge_len = length[korder]
         self.time_t = self.time.T.tocsr()
         self.time_t.sort_indices()
         self.xy = project_m(self.lat, self.lon)
         self.routable_idx = np.flatnonzero(routable)
         self._tree = cKDTree(self.xy[self.routable_idx])
         h = hashlib.sha256()
-        for arr in (self.lat, self.lon, u, v, np.round(t, 3), np.round(length, 1)):
+        h.update(_FIELD_VERSION.encode())
+        for arr in (np.round(self.lat, 7), np.round(self.lon, 7), key[korder], np.round(t[korder], 3),
+                    np.round(length[korder], 1), routable):
             h.update(np.ascontiguousarray(arr).tobytes())
-        order_uv = np.lexsort((v, u))
-        h.update(np.ascontiguousarray(u[order_uv]).tobytes())
         self.digest: str = h.hexdigest()
 
     @classmethod
@@ -160,9 +167,10 @@ class RoadNetwork:
         step = np.zeros(n)
         a = np.flatnonzero(has)
         if reverse:   # edge a -> pred[a] in the original graph
-            step[a] = np.asarray(self.length[a, pred[a]]).ravel()
+            want = a * n + pred[a]
         else:         # edge pred[a] -> a
-            step[a] = np.asarray(self.length[pred[a], a]).ravel()
+            want = pred[a] * n + a
+        step[a] = self._edge_len[np.searchsorted(self._edge_key, want)]
         jump = np.where(has, pred, np.arange(n))
         acc = step
         # invariant: acc[i] = metres from i up to (not past) jump[i]; stop when every jump is a root
