@@ -56,8 +56,18 @@ def _scorer(query: str, choice: str, **kwargs) -> float:
     return max(fuzz.WRatio(query, choice), fuzz.token_set_ratio(query, choice) * 0.97)
 
 
-def match_complaint(text: str, rules: RuleSet, *, limit: int = 5) -> tuple[ComplaintMatch | None, list[ComplaintMatch]]:
-    """Return (confident match or None, ranked candidates, one per complaint)."""
+def _applies(c, age: float | None, sex: str | None) -> bool:
+    if age is not None and ((c.min_age is not None and age < c.min_age) or (c.max_age is not None and age > c.max_age)):
+        return False
+    return not (c.sex and sex in ("female", "male") and sex != c.sex)
+
+
+def match_complaint(text: str, rules: RuleSet, *, limit: int = 5, age: float | None = None,
+                    sex: str | None = None) -> tuple[ComplaintMatch | None, list[ComplaintMatch]]:
+    """Return (confident match or None, ranked candidates, one per complaint).
+
+    With the patient's age and sex, complaints that do not apply to them (an adult's fever,
+    a child's fever) are left out, so "high temperature" finds the right version."""
     raw = (text or "").strip()
     if raw in rules.complaints:
         c = rules.complaints[raw]
@@ -71,6 +81,8 @@ def match_complaint(text: str, rules: RuleSet, *, limit: int = 5) -> tuple[Compl
     best: dict[str, ComplaintMatch] = {}
     for _, score, idx in hits:
         cid, phrase = owners[idx]
+        if not _applies(rules.complaints[cid], age, sex):
+            continue
         exact_bonus = 4.0 if query == texts[idx] else 0.0
         s = min(100.0, score + exact_bonus)
         if cid not in best or s > best[cid].score:

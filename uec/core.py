@@ -147,7 +147,7 @@ class UrgentCare:
         location = self.locate(body.get("location"), errors)
         if errors:
             raise InputError(errors)
-        match, candidates = match_complaint(text, self.rules)
+        match, candidates = match_complaint(text, self.rules, age=age, sex=sex)
         if match is None:
             raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one of the candidates"},
                              extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score} for c in candidates]})
