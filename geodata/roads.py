@@ -63,6 +63,7 @@ CIRCUITY: dict[str, float] = {
 # border-town points) lie within URBAN_RADIUS_M: LSOAs hold ~1,500 people, so this means built-up density.
 URBAN_RADIUS_M = 1_000.0
 URBAN_MIN_POINTS = 4
+URBAN_EXTRA_RADIUS_M = 1_200.0  # around an urban border-town point from mesh_extra.yaml
 MESH_MAX_EDGE_M = 7_000.0
 CONNECTOR_K = 3
 CONNECTOR_MAX_M = 6_000.0
@@ -183,10 +184,13 @@ class _Barriers:
 
 
 class _Density:
-    def __init__(self, xy: np.ndarray):
+    """Built-up test: enough LSOA centroids nearby, or near an urban border-town point (no LSOAs there)."""
+
+    def __init__(self, xy: np.ndarray, urban_extra_xy: np.ndarray):
         from scipy.spatial import cKDTree
 
         self.tree = cKDTree(xy)
+        self.extra = cKDTree(urban_extra_xy) if len(urban_extra_xy) else None
 
     def urban_fraction(self, a_xy, b_xy, *, step_m: float = 250.0) -> float:
         length = float(np.hypot(b_xy[0] - a_xy[0], b_xy[1] - a_xy[1]))
@@ -194,7 +198,11 @@ class _Density:
         t = np.linspace(0, 1, n)
         pts = np.outer(1 - t, a_xy) + np.outer(t, b_xy)
         counts = np.array([len(x) for x in self.tree.query_ball_point(pts, URBAN_RADIUS_M)])
-        return float(np.mean(counts >= URBAN_MIN_POINTS))
+        urban = counts >= URBAN_MIN_POINTS
+        if self.extra is not None:
+            d, _ = self.extra.query(pts)
+            urban |= d <= URBAN_EXTRA_RADIUS_M
+        return float(np.mean(urban))
 
 
 def _edge_time(length_m: float, cls: str, urban: float, speeds: Mapping[str, float],
@@ -239,9 +247,13 @@ def build_lsc_graph(*, shared_data: Path | None = None, data_dir: Path | None = 
     # ---- backbone nodes and polylines ----
     named: dict[str, int] = {}
     nodes: list[_Node] = list(mesh)
+    no_access = set(backbone.get("no_access") or ())
+    unknown = sorted(no_access - set(backbone["nodes"]))
+    if unknown:
+        raise ValueError(f"no_access lists unknown node(s) {unknown}")
     for name, (lat, lon) in backbone["nodes"].items():
         named[name] = len(nodes)
-        nodes.append(_Node(name, float(lat), float(lon), "named", True))
+        nodes.append(_Node(name, float(lat), float(lon), "named", name not in no_access))
     road_edges = []  # (a, b, cls, speed_override, oneway, ref)
     valid = {"motorway", "trunk", "primary", "secondary", "minor"}
     for road in backbone["roads"]:
@@ -251,6 +263,8 @@ def build_lsc_graph(*, shared_data: Path | None = None, data_dir: Path | None = 
         ids = []
         for p in road["path"]:
             if isinstance(p, str):
+                if p in no_access and cls != "motorway":
+                    raise ValueError(f"road {road.get('ref')!r} uses {p!r}, listed under no_access")
                 if p not in named:
                     raise ValueError(f"road {road.get('ref')!r} names unknown node {p!r}; add it under nodes:")
                 ids.append(named[p])
@@ -265,7 +279,10 @@ def build_lsc_graph(*, shared_data: Path | None = None, data_dir: Path | None = 
     lon = np.array([n.lon for n in nodes])
     xy = project_m(lat, lon)
     mesh_idx = np.arange(len(mesh))
-    density = _Density(xy[mesh_idx])
+    lsoa_idx = np.array([i for i, n in enumerate(mesh) if n.kind == "lsoa"])
+    urban_extra = np.array([i for i, n in enumerate(mesh) if n.kind == "extra" and n.urban
+                            and not n.name.endswith(("Hospital", "Infirmary"))], dtype=int)
+    density = _Density(xy[lsoa_idx], xy[urban_extra] if len(urban_extra) else np.empty((0, 2)))
     land = _LandMask(shared)
 
     graph = nx.DiGraph()

@@ -142,3 +142,14 @@ def test_build_is_deterministic_and_matches_committed_file(tmp_path):
 def test_default_speeds_are_recorded_in_the_file():
     g = load_graph()
     assert g.graph["meta"]["speeds_kmh"] == DEFAULT_SPEEDS
+
+
+def test_motorway_interchanges_without_exits_are_not_entry_points(net):
+    g = net.graph
+    names = {d.get("name"): n for n, d in g.nodes(data=True) if d.get("name")}
+    for junction in ("M6_J30", "M6_J32"):
+        n = names[junction]
+        kinds = {d["highway"] for _, _, d in g.in_edges(n, data=True)} | {
+            d["highway"] for _, _, d in g.out_edges(n, data=True)}
+        assert kinds == {"motorway"}, (junction, kinds)
+        assert n not in set(net.routable_idx.tolist())
