@@ -1,4 +1,351 @@
-"""Call-handler pages (NHS 111-style form)."""
-from flask import Blueprint
+"""Call-handler pages: an NHS 111-style form asking the engine's questions one at a time."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from flask import Blueprint, current_app, render_template, request
+
+from uec.inputs import InputError
+from web.assets import init_app, nhsuk_loader
 
 bp = Blueprint("handler", __name__)
+bp.jinja_loader = nhsuk_loader()  # `nhsuk/...` templates for every page that extends base.html
+bp.record_once(lambda state: init_app(state.app))
+
+VITALS = ("respiratory_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "heart_rate",
+          "consciousness", "temperature")
+STEP1 = ("age", "age_months", "sex", "location", "complaint", "at", *VITALS)
+
+# Form field (an element id on the start page) and its label, for each API error key.
+FIELD_LABELS = {
+    "age": "Age", "sex": "Sex", "complaint": "Presenting complaint", "location": "Location",
+    "at": "Date and time", "respiratory_rate": "Respiratory rate", "spo2": "Oxygen saturation (SpO2)",
+    "spo2_scale": "SpO2 scale 2", "on_oxygen": "Air or oxygen", "systolic_bp": "Systolic blood pressure",
+    "heart_rate": "Heart rate", "consciousness": "Level of consciousness (ACVPU)",
+    "temperature": "Temperature", "answer": "Answer",
+}
+FLAG_LABELS = {
+    "capacity_red": ("Capacity red", "red"), "capacity_unknown": ("Capacity not reported", "grey"),
+    "verification_overdue": ("Verification overdue", "orange"), "opens_later": ("Opens later", "yellow"),
+    "referral_only": ("Referral only", "purple"), "catch_all": ("Catch-all", "red"),
+}
+MISSING_LOCATION = "Enter where the patient is: a postcode, a town or village, or latitude, longitude"
+EMPTY_MESSAGES = {
+    "age": "Enter the patient's age in years, or in months for a baby",
+    "sex": "Select female, male or not known",
+    "complaint": "Enter the presenting complaint in the caller's words, or choose one from the list",
+}
+_LATLON = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[, ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+_POSTCODE = re.compile(r"^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?(?:\s*\d(?:[A-Za-z]{1,2})?)?\s*$")
+
+
+def _care():
+    return current_app.extensions["uec"]
+
+
+def _number(text: str | None) -> Any:
+    """A form string as a number; '' is None; anything else goes to the core as is, to be named."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def field_of(key: str) -> str:
+    """The start-page field that an API error key is about."""
+    if key.startswith("location"):
+        return "location"
+    if key.startswith("vitals."):
+        name = key.split(".", 1)[1]
+        return name if name in VITALS else "respiratory_rate"
+    return key if key in FIELD_LABELS else ""
+
+
+def message_for(key: str, text: str) -> str:
+    """Core messages read 'must be ...'; give them their field's name."""
+    label = FIELD_LABELS.get(field_of(key) or key, key.replace("_", " ").capitalize())
+    if key.startswith("answers."):
+        label = "Answer"
+    if text.startswith(key + " "):  # "location.place 'X' is not ..." reads "Location 'X' is not ..."
+        return f"{label} {text[len(key) + 1:]}"
+    if text[:1].islower():
+        return f"{label} {text}"
+    return text
+
+
+@dataclass
+class Call:
+    """One call as the form carries it: the first page's values and the answers so far, in order."""
+    values: dict[str, str] = field(default_factory=dict)
+    complaint_id: str = ""  # the matched complaint, fixed once the engine has recognised the words
+    trail: list[dict[str, Any]] = field(default_factory=list)  # [{"q": id, "a": answer, "t": question text}]
+    damaged: bool = False
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> "Call":
+        call = cls({k: (form.get(k) or "").strip() for k in STEP1}, (form.get("complaint_id") or "").strip())
+        raw = form.get("answers") or "[]"
+        try:
+            trail = json.loads(raw)
+            if not isinstance(trail, list) or not all(
+                    isinstance(t, dict) and isinstance(t.get("q"), str) and "a" in t for t in trail):
+                raise ValueError
+        except ValueError:
+            trail, call.damaged = [], True
+        call.trail = trail
+        return call
+
+    @property
+    def answers_json(self) -> str:
+        return json.dumps(self.trail, separators=(",", ":"))
+
+    def hidden(self) -> list[tuple[str, str]]:
+        """The hidden fields that carry this call to the next step."""
+        out = [(k, self.values.get(k, "")) for k in STEP1 if self.values.get(k)]
+        if self.complaint_id:
+            out.append(("complaint_id", self.complaint_id))
+        out.append(("answers", self.answers_json))
+        return out
+
+    def location(self) -> dict[str, Any] | None:
+        text = self.values.get("location", "")
+        if not text:
+            return None
+        m = _LATLON.match(text)
+        if m:
+            return {"lat": float(m.group(1)), "lon": float(m.group(2))}
+        if _POSTCODE.match(text):
+            return {"postcode": text}
+        return {"place": text}
+
+    def age(self) -> Any:
+        years, months = _number(self.values.get("age")), _number(self.values.get("age_months"))
+        if months is None:
+            return years
+        if years is None:
+            years = 0
+        if isinstance(years, str) or isinstance(months, str):
+            return years if isinstance(years, str) else months
+        return round(years + months / 12, 3)
+
+    def vitals(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ("respiratory_rate", "spo2", "systolic_bp", "heart_rate", "temperature"):
+            value = _number(self.values.get(name))
+            if value is not None:
+                out[name] = value
+        if self.values.get("spo2_scale"):
+            out["spo2_scale"] = 2
+        oxygen = self.values.get("on_oxygen")
+        if oxygen in ("air", "oxygen"):
+            out["on_oxygen"] = oxygen == "oxygen"
+        elif oxygen:
+            out["on_oxygen"] = oxygen
+        if self.values.get("consciousness"):
+            out["consciousness"] = self.values["consciousness"]
+        return out
+
+    def body(self) -> dict[str, Any]:
+        """The API v1 triage request for this call."""
+        body: dict[str, Any] = {
+            "age": self.age(), "sex": self.values.get("sex") or None,
+            "complaint": self.complaint_id or self.values.get("complaint", ""),
+            "answers": {t["q"]: t["a"] for t in self.trail},
+            "vitals": self.vitals(), "requester_role": "nhs111",
+        }
+        if self.location() is not None:
+            body["location"] = self.location()
+        if self.values.get("at"):
+            body["at"] = self.values["at"]
+        return body
+
+
+# -- pages --------------------------------------------------------------------------------
+@bp.get("/")
+def start():
+    return _start_page(Call(), status=200)
+
+
+@bp.post("/")
+def step():
+    form = request.form
+    action = form.get("action", "start")
+    call = Call.from_form(form)
+    if call.damaged:
+        return _start_page(call, errors={"answers": "The answers so far could not be read. Check the "
+                                                    "details and continue to ask the questions again."})
+    if action == "edit":
+        return _start_page(call, status=200)
+    if action == "start":
+        call.trail = []
+        call.complaint_id = ""  # the words are matched again: they may have been changed
+        choice = form.get("complaint_choice")
+        if choice:
+            titles = {c["id"]: c["title"] for c in _care().complaints()}
+            if choice in titles:
+                call.complaint_id, call.values["complaint"] = choice, titles[choice]
+        if form.get("location_choice"):
+            call.values["location"] = form["location_choice"]
+        if not call.values.get("location"):  # needed for services: ask for it before the questions
+            errors, candidates = {}, None
+            try:
+                _care().triage(call.body())
+            except InputError as exc:
+                errors, candidates = dict(exc.errors), exc.extra.get("candidates")
+            errors["location"] = MISSING_LOCATION
+            return _start_page(call, errors=errors, candidates=candidates)
+        return _advance(call)
+    if action == "back":
+        if not call.trail:
+            return _start_page(call, status=200)
+        call.trail.pop()
+        return _advance(call)
+    if action == "answer":
+        qid, value = form.get("question", ""), (form.get("answer") or "").strip()
+        if not qid:
+            return _advance(call)
+        if not value:
+            return _advance(call, answer_error=("Select an answer" if form.get("question_type") != "number"
+                                                else "Enter a number"))
+        call.trail = [t for t in call.trail if t["q"] != qid]
+        call.trail.append({"q": qid, "a": value, "t": form.get("question_text", "")})
+        return _advance(call)
+    return _start_page(call, errors={"action": "Unknown step: start the call again"})
+
+
+def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = "") -> Any:
+    """Ask the engine for the next question or the outcome, and show it."""
+    services_error = None
+    try:
+        result = _care().triage(call.body())
+    except InputError as exc:
+        return _input_error(call, exc)
+    except Exception:  # the directory or routing failed: still give the triage outcome, and say so
+        current_app.logger.exception("service search failed during a call")
+        body = call.body()
+        body.pop("location", None)
+        try:
+            result = _care().triage(body)
+        except InputError as exc:
+            return _input_error(call, exc)
+        services_error = ("The directory could not be searched just now, so no services are shown. "
+                          "Act on the outcome above and find a service through your escalation route.")
+    complaint = result["complaint"]
+    if not call.complaint_id:
+        call.complaint_id = complaint["id"]
+    if result["status"] == "question":
+        errors = {"answer": answer_error} if answer_error else {}
+        return render_template("handler/question.html", call=call, result=result, question=result["question"],
+                               complaint=complaint, errors=errors, bad_value=bad_value), 400 if errors else 200
+    return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
+                           outcome=result["outcome"], services=result.get("services", []),
+                           location=result.get("location") or {}, flag_labels=FLAG_LABELS,
+                           services_error=services_error)
+
+
+def _input_error(call: Call, exc: InputError) -> Any:
+    errors = dict(exc.errors)
+    answer_keys = [k for k in errors if k.startswith("answers.")]
+    if answer_keys and len(answer_keys) == len(errors):
+        # A bad answer: go back to the first question answered badly and ask it again.
+        bad = {k.split(".", 1)[1] for k in answer_keys}
+        index = next((i for i, t in enumerate(call.trail) if t["q"] in bad), None)
+        if index is not None:
+            wrong = call.trail[index]
+            del call.trail[index:]
+            return _advance(call, answer_error=message_for(f"answers.{wrong['q']}", errors[f"answers.{wrong['q']}"]),
+                            bad_value=str(wrong["a"]))
+    return _start_page(call, errors=errors, candidates=exc.extra.get("candidates"))
+
+
+def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
+                candidates: list[dict[str, Any]] | None = None, status: int | None = None) -> Any:
+    errors = dict(errors or {})
+    suggestions = _suggestions(call, errors.pop("_suggestions", ""))
+    if suggestions:  # offered as choices below the field instead
+        errors = {k: re.sub(r"\s*Did you mean: .*\?$", "", v) if k.startswith("location") else v
+                  for k, v in errors.items()}
+    field_errors: dict[str, str] = {}
+    summary: list[dict[str, str]] = []
+    for key, text in errors.items():
+        target = field_of(key)
+        msg = EMPTY_MESSAGES.get(key) if key in EMPTY_MESSAGES and not _given(call, key) else message_for(key, text)
+        summary.append({"text": msg, "href": f"#{target or 'call-form'}"})
+        if target and target not in field_errors:
+            field_errors[target] = msg
+    if not call.values.get("at"):
+        call.values.setdefault("at", "")
+    complaints = _care().complaints()
+    titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
+    code = status if status is not None else (400 if errors else 200)
+    return render_template("handler/start.html", call=call, values=call.values, errors=field_errors,
+                           summary=summary, candidates=candidates or [], suggestions=suggestions,
+                           complaint_titles=titles, now=datetime.now().strftime("%Y-%m-%dT%H:%M")), code
+
+
+def _suggestions(call: Call, joined: str) -> list[str]:
+    """The gazetteer's suggestions as a list (names may contain commas, so not split from the message)."""
+    if not joined:
+        return []
+    where = call.location()
+    try:
+        _care().geo.locate(**(where or {}))
+    except Exception as exc:  # LocationError / PostcodeError carry the list
+        found = list(getattr(exc, "suggestions", None) or [])
+        if found:
+            return found
+    return [s.strip() for s in joined.split(",") if s.strip()]
+
+
+def _given(call: Call, key: str) -> bool:
+    if key == "age":
+        return bool(call.values.get("age") or call.values.get("age_months"))
+    return bool(call.values.get(key))
+
+
+# -- template helpers ---------------------------------------------------------------------
+@bp.app_template_filter("clock")
+def clock(value: str | None) -> str:
+    """'2026-01-05T22:00+00:00' as '22:00', or 'Mon 5 Jan 08:00' when not today."""
+    if not value:
+        return ""
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    now = datetime.now(dt.tzinfo)
+    if dt.date() == now.date():
+        return dt.strftime("%H:%M")
+    return dt.strftime("%a %-d %b %H:%M")
+
+
+@bp.app_template_filter("minutes")
+def minutes(value: Any) -> str:
+    """60 as '1 hour', 240 as '4 hours', 40 as '40 minutes'."""
+    try:
+        m = int(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if m >= 60 and m % 60 == 0:
+        return f"{m // 60} hour{'s' if m != 60 else ''}"
+    return f"{m} minutes"
+
+
+@bp.app_template_filter("answer_label")
+def answer_label(value: Any) -> str:
+    if value is True or (isinstance(value, str) and value.lower() in ("yes", "true")):
+        return "Yes"
+    if value is False or (isinstance(value, str) and value.lower() in ("no", "false")):
+        return "No"
+    return str(value)

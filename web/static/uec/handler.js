@@ -1,0 +1,42 @@
+// Keyboard-first question pages: Y/N (or number keys) choose an answer, Enter continues,
+// Alt+B goes back. Keys typed into text fields are left alone.
+const form = document.getElementById('question-form')
+
+function typing (target) {
+  return target instanceof HTMLElement &&
+    (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)) &&
+    !(target instanceof HTMLInputElement && ['radio', 'checkbox'].includes(target.type))
+}
+
+if (form) {
+  const radios = Array.from(form.querySelectorAll('input[type=radio][name=answer]'))
+  const continueButton = document.getElementById('continue')
+  const backButton = document.getElementById('back')
+  const focusTarget = form.querySelector('input[name=answer]:checked') || form.querySelector('[autofocus]')
+  if (focusTarget && !document.querySelector('.nhsuk-error-summary')) focusTarget.focus()
+
+  document.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey) return
+    if (event.altKey) {
+      if (event.key.toLowerCase() === 'b' && backButton) {
+        event.preventDefault()
+        form.requestSubmit(backButton)
+      }
+      return
+    }
+    if (event.key === 'Enter') {
+      if (event.target instanceof HTMLButtonElement || event.target instanceof HTMLAnchorElement) return
+      event.preventDefault()
+      form.requestSubmit(continueButton)
+      return
+    }
+    if (typing(event.target) || event.key.length !== 1) return
+    const radio = radios.find((r) => r.dataset.key === event.key.toLowerCase())
+    if (radio) {
+      event.preventDefault()
+      radio.checked = true
+      radio.focus()
+      radio.dispatchEvent(new Event('change', { bubbles: true }))
+    }
+  })
+}
