@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         cid = rng.choice(sorted(rules.complaints))
         c = rules.complaints[cid]
         lo, hi = c.min_age or 0, min(c.max_age if c.max_age is not None else 95, 95)
-        age, sex = round(rng.uniform(lo, hi), 1), c.sex or rng.choice(["female", "male"])
+        age, sex = int(rng.uniform(lo, hi) * 10) / 10, c.sex or rng.choice(["female", "male"])
         vitals = {"heart_rate": rng.randint(50, 140), "respiratory_rate": rng.randint(10, 30)} if rng.random() < 0.5 else {}
         answers: dict = {}
         while True:
