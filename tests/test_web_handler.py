@@ -229,8 +229,10 @@ def test_damaged_state_is_a_clear_error_not_a_500(client):
     resp = submit(client, page, "question-form", "continue", answer="no",
                   answers=json.dumps([{"q": "no_such_question", "a": "yes", "t": "?"}]))
     assert resp.status_code in (200, 400)
+    token = dict(forms(page)[1]["fields"]).get("csrf_token", "")
     resp = client.post("/", data={"action": "answer", "question": "gen_not_breathing", "answer": "maybe",
-                                  "age": "80", "sex": "female", "complaint": "fall", "location": "PR1 8XJ"})
+                                  "age": "80", "sex": "female", "complaint": "fall", "location": "PR1 8XJ",
+                                  "csrf_token": token})
     assert resp.status_code == 400
     out = resp.get_data(as_text=True)
     assert question_id(out) == "gen_not_breathing" and "Answer must be yes or no" in text(out)
