@@ -102,7 +102,8 @@ class UrgentCare:
         return out
 
     # -- location -------------------------------------------------------------------------
-    def locate(self, value: Any, errors: dict[str, str]) -> Location | None:
+    def locate(self, value: Any, errors: dict[str, str], suggestions: list[str] | None = None) -> Location | None:
+        """Resolve a request's location; problems go into `errors`, ranked alternatives into `suggestions`."""
         if value is None:
             return None
         if not isinstance(value, Mapping):
@@ -117,9 +118,8 @@ class UrgentCare:
                                    lat=value.get("lat"), lon=value.get("lon"))
         except (LocationError, PostcodeError) as exc:
             errors[exc.field] = str(exc)
-            suggestions = getattr(exc, "suggestions", None)
-            if suggestions:
-                errors.setdefault("_suggestions", ", ".join(suggestions))
+            if suggestions is not None:
+                suggestions.extend(getattr(exc, "suggestions", None) or [])
             return None
 
     # -- triage ---------------------------------------------------------------------------
@@ -144,9 +144,11 @@ class UrgentCare:
         text = body.get("complaint")
         if not isinstance(text, str) or not text.strip():
             errors["complaint"] = "is required: a complaint id (GET /api/v1/complaints) or the caller's words"
-        location = self.locate(body.get("location"), errors)
+        errors.update(self.engine._vital_errors(vitals))  # every bad field in one answer
+        suggestions: list[str] = []
+        location = self.locate(body.get("location"), errors, suggestions)
         if errors:
-            raise InputError(errors)
+            raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
         match, candidates = match_complaint(text, self.rules, age=age, sex=sex)
         if match is None:
             raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one of the candidates"},
@@ -186,9 +188,10 @@ class UrgentCare:
         role = self._role(body.get("requester_role", default_role), errors)
         if body.get("location") is None:
             errors["location"] = "is required: {\"postcode\": \"PR1 8XJ\"} or {\"lat\": .., \"lon\": ..}"
-        location = self.locate(body.get("location"), errors)
+        suggestions: list[str] = []
+        location = self.locate(body.get("location"), errors, suggestions)
         if errors:
-            raise InputError(errors)
+            raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
         return {"api_version": API_VERSION, **self._route(code, location, at, Patient(age, sex), role, limit)}
 
     @staticmethod

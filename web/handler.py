@@ -272,7 +272,8 @@ def _input_error(call: Call, exc: InputError) -> Any:
 def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
                 candidates: list[dict[str, Any]] | None = None, status: int | None = None) -> Any:
     errors = dict(errors or {})
-    suggestions = _suggestions(call, errors.pop("_suggestions", ""))
+    errors.pop("_suggestions", None)
+    suggestions = _suggestions(call) if any(k.startswith("location") for k in errors) else []
     if suggestions:  # offered as choices below the field instead
         errors = {k: re.sub(r"\s*Did you mean: .*\?$", "", v) if k.startswith("location") else v
                   for k, v in errors.items()}
@@ -294,18 +295,14 @@ def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
                            complaint_titles=titles, now=datetime.now().strftime("%Y-%m-%dT%H:%M")), code
 
 
-def _suggestions(call: Call, joined: str) -> list[str]:
-    """The gazetteer's suggestions as a list (names may contain commas, so not split from the message)."""
-    if not joined:
-        return []
+def _suggestions(call: Call) -> list[str]:
+    """The gazetteer's ranked suggestions for the location typed (names may contain commas)."""
     where = call.location()
     try:
         _care().geo.locate(**(where or {}))
     except Exception as exc:  # LocationError / PostcodeError carry the list
-        found = list(getattr(exc, "suggestions", None) or [])
-        if found:
-            return found
-    return [s.strip() for s in joined.split(",") if s.strip()]
+        return list(getattr(exc, "suggestions", None) or [])
+    return []
 
 
 def _given(call: Call, key: str) -> bool:
