@@ -31,6 +31,7 @@ REQUESTER_ROLES = {
     "nwas": "nwas", "nwas_clinician": "nwas", "gp": "gp", "professional": "professional",
 }
 STATUSES = ("active", "temporarily_closed", "closed")
+ACCESS = ("site", "phone")  # phone: a helpline reached by telephone, where travel time does not apply
 CAPACITY = ("green", "amber", "red")
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -94,6 +95,7 @@ class Service:
     catchment_lads: tuple[str, ...] = ()
     mobile_bases: tuple[Base, ...] = ()
     accepts: tuple[str, ...] | None = None
+    access: str = "site"
     status: str = "active"
     closed_reason: str | None = None
     closed_from: date | None = None
@@ -108,6 +110,11 @@ class Service:
     @property
     def mobile(self) -> bool:
         return bool(self.mobile_bases)
+
+    @property
+    def remote(self) -> bool:
+        """Reached by telephone: no travel, offered wherever its catchment allows."""
+        return self.access == "phone"
 
     def verification_due(self) -> date | None:
         return self.verified_on + timedelta(days=self.verify_interval_days) if self.verified_on else None
@@ -135,7 +142,7 @@ class Service:
             "mobile": {"bases": [{"name": b.name, "postcode": b.postcode, "lat": b.lat, "lon": b.lon}
                                  for b in self.mobile_bases]} if self.mobile_bases else None,
             "accepts": list(self.accepts) if self.accepts is not None else None,
-            "status": self.status, "closed_reason": self.closed_reason,
+            "access": self.access, "status": self.status, "closed_reason": self.closed_reason,
             "closed_from": self.closed_from.isoformat() if self.closed_from else None,
             "closed_until": self.closed_until.isoformat() if self.closed_until else None,
             "source": self.source, "notes": self.notes,
@@ -227,6 +234,9 @@ def service_from_dict(d: Mapping[str, Any], *, version: int = 1, capacity: Capac
             bases.append(Base(str(b.get("name") or f"base {i + 1}"), b.get("postcode"), float(b["lat"]), float(b["lon"])))
         except (KeyError, TypeError, ValueError):
             errors[f"mobile.bases[{i}]"] = "each base needs lat and lon"
+    access = get("access") or "site"
+    if access not in ACCESS:
+        errors["access"] = "must be 'site' (people go there or a team comes out) or 'phone' (a helpline)"
     status = get("status") or "active"
     if status not in STATUSES:
         errors["status"] = f"must be one of {', '.join(STATUSES)}"
@@ -255,7 +265,7 @@ def service_from_dict(d: Mapping[str, Any], *, version: int = 1, capacity: Capac
         phone_public=get("phone_public"), phone_professional=get("phone_professional"),
         age_min=age_min, age_max=age_max, sex=sex, referral_routes=routes,
         referral_only=bool(get("referral_only")), last_arrival_minutes=last_arrival,
-        catchment_lads=lads, mobile_bases=tuple(bases), accepts=accepts, status=status,
+        catchment_lads=lads, mobile_bases=tuple(bases), accepts=accepts, access=access, status=status,
         closed_reason=get("closed_reason"), closed_from=closed_from, closed_until=closed_until,
         source=get("source"), notes=get("notes"), verified_on=verified_on, verify_interval_days=interval,
         capacity=capacity or Capacity(), version=version)

@@ -16,6 +16,15 @@ class TravelLike(Protocol):
 
 
 @dataclass(frozen=True)
+class _NoTravel:
+    minutes: float = 0.0
+    km: float = 0.0
+
+
+_PHONE = _NoTravel()
+
+
+@dataclass(frozen=True)
 class Need:
     """What the triage outcome asks for: the disposition code, its class and timeframe."""
     code: str
@@ -116,7 +125,7 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
                                  + (" (referral only)" if s.referral_only else "")))
         if s.catchment_lads and origin.lad_code not in s.catchment_lads:
             fails.append(Failure("catchment", "caller is outside its catchment"))
-        t = travel.get(s.id)
+        t = _PHONE if s.remote else travel.get(s.id)
         opens_at = None
         open_span = s.opening.open_span(at)
         if t is None:
@@ -124,7 +133,7 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
         else:
             if t.minutes > options.max_travel_minutes:
                 fails.append(Failure("too_far", f"{t.minutes:.0f} min by road, beyond {options.max_travel_minutes:.0f} min"))
-            arrival = at if s.mobile else at + timedelta(minutes=t.minutes)
+            arrival = at if (s.mobile or s.remote) else at + timedelta(minutes=t.minutes)
             span = s.opening.open_span(arrival)
             margin = timedelta(minutes=s.last_arrival_minutes)
             if span and span[1] - arrival >= margin:
@@ -161,8 +170,9 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
             "id": s.id, "name": s.name, "type": s.type, "type_label": SERVICE_TYPES[s.type],
             "provider": s.provider, "address": s.address, "postcode": s.postcode, "lat": s.lat, "lon": s.lon,
             "phone": s.phone_professional if route != "walk_in" and s.phone_professional else s.phone_public,
-            "travel_minutes": round(t.minutes, 1), "distance_km": round(t.km, 1),
-            "travel_direction": "team_to_caller" if s.mobile else "caller_to_service",
+            "travel_minutes": None if s.remote else round(t.minutes, 1),
+            "distance_km": None if s.remote else round(t.km, 1),
+            "travel_direction": "phone" if s.remote else ("team_to_caller" if s.mobile else "caller_to_service"),
             "open_now": open_span is not None,
             "open_until": _fmt(open_span[1]) if open_span and not s.opening.always else None,
             "opens_at": _fmt(opens_at), "rank": rank,

@@ -22,6 +22,7 @@ SERVICE_KEYS = {
     "referral_routes", "referral_only", "opening", "last_arrival_minutes",
     "catchment", "mobile", "accepts", "source", "verified_on", "notes",
 }
+OPTIONAL_KEYS = {"access"}  # access: phone for helplines (default site)
 TYPES = {
     "emergency_department", "urgent_treatment_centre", "minor_injuries_unit",
     "sdec_medical", "sdec_surgical", "sdec_frailty", "sdec_paediatric", "mhuac",
@@ -99,7 +100,7 @@ def test_ids_unique_and_slugs():
 @pytest.mark.parametrize("svc", services(), ids=service_ids())
 def test_service_fields(svc):
     sid = svc.get("id")
-    assert set(svc) == SERVICE_KEYS, f"{sid}: keys differ: missing {SERVICE_KEYS - set(svc)}, extra {set(svc) - SERVICE_KEYS}"
+    assert set(svc) - OPTIONAL_KEYS == SERVICE_KEYS, f"{sid}: keys differ: missing {SERVICE_KEYS - set(svc)}, extra {set(svc) - SERVICE_KEYS}"
     for key in ("name", "provider", "address", "source"):
         assert isinstance(svc[key], str) and svc[key].strip(), f"{sid}: {key} must be a non-empty string"
     assert svc["type"] in TYPES, f"{sid}: unknown type {svc['type']!r}"

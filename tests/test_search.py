@@ -154,3 +154,10 @@ def test_unreachable_and_too_far_are_excluded_with_reasons():
     r = run(ss, travel={"utc-b": T(200), "ed": T(20)})
     rules = {e["id"]: e["rule"] for e in r.excluded}
     assert rules == {"utc-a": "unreachable", "utc-b": "too_far"}
+
+
+def test_phone_helplines_have_no_travel_and_are_never_too_far():
+    ss = [svc("line", "crisis_line", access="phone"), svc("ed", "emergency_department")]
+    r = run(ss, need=Need("MH_CRISIS_LINE", "mental_health_crisis", 60), travel={"ed": T(20)})
+    line = r.services[0]
+    assert line["id"] == "line" and line["travel_minutes"] is None and line["travel_direction"] == "phone"
