@@ -74,6 +74,11 @@ def lint(rules: RuleSet, *, run_tests: bool = True) -> list[Problem]:
         for q in c.questions:
             if q.id not in used:
                 add(f, q.id, "question is never asked: no rule, score or question depends on it")
+        least_urgent_default = max(rules.dispositions[d.disposition].urgency for d in c.defaults)
+        for r in c.rules:
+            if rules.dispositions[r.disposition].urgency > least_urgent_default:
+                add(f, r.id, f"rule is less urgent than every default ({r.disposition}), so it can never "
+                             "change the outcome: make it more urgent or remove it")
         for d in c.defaults:
             if not _only_facts(d.when):
                 add(f, c.id, "a default's `when` may only use age, sex and tags (never an answer)")
