@@ -49,6 +49,11 @@ class Rankings:
     per_type_default: int = 2
     # (area, key) -> types, set by commissioners; area is a LAD code or a place name
     local: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    max_travel: Mapping[str, float] = field(default_factory=dict)
+
+    def max_travel_minutes(self, code: str, cls: str) -> float:
+        """How far by road a service may be for this disposition before it is 'too far'."""
+        return float(self.max_travel.get(code, self.max_travel.get(cls, self.max_travel.get("default", 90))))
 
     @classmethod
     def load(cls, path: Path = DEFAULT_FILE, *, local: Mapping[tuple[str, str], Sequence[str]] | None = None) -> "Rankings":
@@ -56,10 +61,12 @@ class Rankings:
         regional = {k: validate_types(v, field=f"rankings.{k}") for k, v in doc["rankings"].items()}
         return cls(regional=regional, per_type=dict(doc.get("per_type") or {}),
                    per_type_default=int(doc.get("per_type_default", 2)),
-                   local={k: tuple(v) for k, v in (local or {}).items()})
+                   local={k: tuple(v) for k, v in (local or {}).items()},
+                   max_travel={k: float(v) for k, v in (doc.get("max_travel_minutes") or {}).items()})
 
     def with_local(self, local: Mapping[tuple[str, str], Sequence[str]]) -> "Rankings":
-        return Rankings(self.regional, self.per_type, self.per_type_default, {k: tuple(v) for k, v in local.items()})
+        return Rankings(self.regional, self.per_type, self.per_type_default,
+                        {k: tuple(v) for k, v in local.items()}, self.max_travel)
 
     def applied(self, code: str, cls: str, areas: Sequence[str]) -> AppliedRanking:
         """The ranking for a disposition: the most local commissioner's, else the regional one.

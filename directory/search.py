@@ -54,7 +54,7 @@ class Patient:
 @dataclass(frozen=True)
 class SearchOptions:
     limit: int = 5
-    max_travel_minutes: float = 90.0
+    max_travel_minutes: float | None = None  # None: the rankings' limit for the disposition class
     capacity_stale_after: timedelta = timedelta(hours=24)
 
 
@@ -102,6 +102,7 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
     if route is None:
         raise ValueError(f"requester_role must be one of {sorted(REQUESTER_ROLES)}")
     ranking = rankings.applied(need.code, need.cls, origin.areas)
+    max_travel = options.max_travel_minutes or rankings.max_travel_minutes(need.code, need.cls)
     window_end = at + timedelta(minutes=need.within_minutes) if need.within_minutes else at + timedelta(hours=24)
     today = at.astimezone(LONDON).date()
 
@@ -131,8 +132,8 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
         if t is None:
             fails.append(Failure("unreachable", "not reachable by road from the caller"))
         else:
-            if t.minutes > options.max_travel_minutes:
-                fails.append(Failure("too_far", f"{t.minutes:.0f} min by road, beyond {options.max_travel_minutes:.0f} min"))
+            if t.minutes > max_travel and s.type != "emergency_department":
+                fails.append(Failure("too_far", f"{t.minutes:.0f} min by road, beyond {max_travel:.0f} min"))
             arrival = at if (s.mobile or s.remote) else at + timedelta(minutes=t.minutes)
             span = s.opening.open_span(arrival)
             margin = timedelta(minutes=s.last_arrival_minutes)

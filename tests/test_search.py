@@ -161,3 +161,11 @@ def test_phone_helplines_have_no_travel_and_are_never_too_far():
     r = run(ss, need=Need("MH_CRISIS_LINE", "mental_health_crisis", 60), travel={"ed": T(20)})
     line = r.services[0]
     assert line["id"] == "line" and line["travel_minutes"] is None and line["travel_direction"] == "phone"
+
+
+def test_travel_limit_depends_on_the_disposition_class():
+    assert RANK.max_travel_minutes("UTC_4H", "utc") == 60
+    assert RANK.max_travel_minutes("AMB_CAT2", "ambulance") == 90
+    ss = [svc("utc", "urgent_treatment_centre"), svc("ed", "emergency_department")]
+    r = run(ss, travel={"utc": T(70), "ed": T(100)})
+    assert [s["id"] for s in r.services] == ["ed"] and r.excluded[0]["rule"] == "too_far"

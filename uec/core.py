@@ -177,7 +177,11 @@ class UrgentCare:
     def route(self, body: Any, *, default_role: str = "nhs111") -> dict[str, Any]:
         body = require_object(body)
         errors: dict[str, str] = {}
-        check_unknown(body, {"disposition", "location", "age", "sex", "at", "limit", "requester_role"}, errors)
+        check_unknown(body, {"disposition", "location", "age", "sex", "at", "limit", "requester_role",
+                             "include_geometry"}, errors)
+        geometry = body.get("include_geometry", False)
+        if not isinstance(geometry, bool):
+            errors["include_geometry"] = "must be true or false"
         code = body.get("disposition")
         if code not in self.rules.dispositions:
             errors["disposition"] = "must be a disposition code from GET /api/v1/dispositions"
@@ -192,7 +196,12 @@ class UrgentCare:
         location = self.locate(body.get("location"), errors, suggestions)
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
-        return {"api_version": API_VERSION, **self._route(code, location, at, Patient(age, sex), role, limit)}
+        out = self._route(code, location, at, Patient(age, sex), role, limit)
+        if geometry:
+            for svc in out["services"]:
+                if svc.get("travel_direction") != "phone":
+                    svc["geometry"] = [[round(a, 5), round(b, 5)] for a, b in self.route_geometry(svc["id"], location)]
+        return {"api_version": API_VERSION, **out}
 
     @staticmethod
     def _role(value: Any, errors: dict[str, str]) -> str:
@@ -283,8 +292,15 @@ class UrgentCare:
     def route_geometry(self, service_id: str, location: Location) -> list[tuple[float, float]]:
         snap = self.snapshot()
         s = snap.by_id[service_id]
-        key = f"{s.id}#base0" if s.mobile else s.id
-        return snap.fields.route(location.lat, location.lon, key)
+        if s.remote:
+            return []
+        keys = [f"{s.id}#base{i}" for i in range(len(s.mobile_bases))] if s.mobile else [s.id]
+        if len(keys) > 1:  # the base the team comes from: the quickest one
+            times = snap.fields.travel(location.lat, location.lon, ids=keys)
+            keys = sorted(times, key=lambda k: times[k].minutes)[:1] or keys[:1]
+        line = snap.fields.route(location.lat, location.lon, keys[0])
+        point = (location.lat, location.lon)
+        return list(line) if line else [point]
 
 
 def utcnow() -> datetime:
