@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,8 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
+
+from geodata.atomic import atomic_write
 
 __all__ = ["DEFAULT_AREAS", "ImportStats", "import_postcodes", "main"]
 
@@ -205,19 +205,8 @@ def import_postcodes(
 
 
 def _write_atomic(path: Path, table: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            table.to_csv(fh, index=False, columns=OUTPUT_COLUMNS, float_format="%.6f", lineterminator="\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+        table.to_csv(fh, index=False, columns=OUTPUT_COLUMNS, float_format="%.6f", lineterminator="\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Collection, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
+from geodata.atomic import atomic_write
 from geodata.roadgraph import DEFAULT_GRAPH_PATH, load_graph
 from geodata.roads import haversine_m, project_m
 
@@ -190,17 +189,8 @@ def _safe(text: str) -> str:
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(path, "wb") as fh:
+        np.save(fh, array)
 
 
 class TravelFields:

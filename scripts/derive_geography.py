@@ -21,30 +21,14 @@ from shapely.geometry import mapping, shape
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from geodata.areas import LAD_NAMES  # noqa: E402
 from geodata.postcodes import PostcodeError, normalise_postcode  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 OUT = REPO / "geodata" / "data"
 SERVICES = REPO / "directory" / "data" / "lsc_services.yaml"
 
-LADS = {
-    "E06000008": "Blackburn with Darwen",
-    "E06000009": "Blackpool",
-    "E07000117": "Burnley",
-    "E07000118": "Chorley",
-    "E07000119": "Fylde",
-    "E07000120": "Hyndburn",
-    "E07000121": "Lancaster",
-    "E07000122": "Pendle",
-    "E07000123": "Preston",
-    "E07000124": "Ribble Valley",
-    "E07000125": "Rossendale",
-    "E07000126": "South Ribble",
-    "E07000127": "West Lancashire",
-    "E07000128": "Wyre",
-    "E07000027": "Barrow-in-Furness",
-    "E07000031": "South Lakeland",
-}
+LADS = LAD_NAMES  # the 16 LSC districts, one table for the library and this script
 PLACE_OF_LAD = {code: "Lancashire" for code in LADS}
 PLACE_OF_LAD.update(
     {
