@@ -183,7 +183,7 @@ class UrgentCare:
         if not isinstance(geometry, bool):
             errors["include_geometry"] = "must be true or false"
         code = body.get("disposition")
-        if code not in self.rules.dispositions:
+        if not isinstance(code, str) or code not in self.rules.dispositions:
             errors["disposition"] = "must be a disposition code from GET /api/v1/dispositions"
         age = parse_age(body.get("age"), errors, required=False)
         sex = parse_sex(body.get("sex"), errors, required=False)
@@ -207,7 +207,7 @@ class UrgentCare:
     def _role(value: Any, errors: dict[str, str]) -> str:
         if value is None:
             return "nhs111"
-        if value not in REQUESTER_ROLES:
+        if not isinstance(value, str) or value not in REQUESTER_ROLES:
             errors["requester_role"] = f"must be one of {', '.join(sorted(REQUESTER_ROLES))}"
             return "nhs111"
         return value

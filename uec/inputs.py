@@ -23,6 +23,9 @@ def require_object(body: Any) -> Mapping[str, Any]:
 def parse_at(value: Any, errors: dict[str, str], *, field: str = "at") -> datetime:
     if value in (None, ""):
         return datetime.now(timezone.utc)
+    if not isinstance(value, str):
+        errors[field] = "must be an ISO 8601 date-time string with offset, e.g. 2026-11-23T21:30:00+00:00"
+        return datetime.now(timezone.utc)
     try:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
@@ -50,7 +53,7 @@ def parse_sex(value: Any, errors: dict[str, str], *, required: bool) -> str | No
         if required:
             errors["sex"] = "is required: 'female', 'male' or 'unknown'"
         return None
-    if value not in ("female", "male", "unknown"):
+    if not isinstance(value, str) or value not in ("female", "male", "unknown"):
         errors["sex"] = "must be 'female', 'male' or 'unknown'"
         return None
     return value
