@@ -21,7 +21,11 @@ USERS = {
 
 
 @pytest.fixture
-def store(db_url):
+def store(db_url, monkeypatch):
+    from werkzeug.security import generate_password_hash
+    # a cheap hash for test users only (production keeps werkzeug's default scrypt)
+    monkeypatch.setattr("directory.store.generate_password_hash",
+                        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
     s = Store(db_url)
     s.initialise()
     for name, kw in USERS.items():

@@ -101,8 +101,8 @@ def service_json(s: Service) -> dict[str, Any]:
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _error(status: int, message: str, **extra) -> Response:
-    resp = jsonify({"error": message, **extra})
+def _error(status: int, error: str, **extra) -> Response:
+    resp = jsonify({"error": error, **extra})
     resp.status_code = status
     return resp
 
