@@ -64,8 +64,10 @@ class Browser:
         return self.c.get(url, **kw)
 
     def post(self, url, data=None, **kw):
-        data = dict(data or {})
-        data.setdefault("csrf_token", self.token())
+        from werkzeug.datastructures import MultiDict
+        data = MultiDict(data or {})          # keeps repeated fields (checkboxes)
+        if "csrf_token" not in data:
+            data["csrf_token"] = self.token()
         return self.c.post(url, data=data, **kw)
 
 

@@ -265,10 +265,10 @@ def new_service():
     if request.method == "GET":
         return _form_page("admin/edit.html", form=blank, errors={}, service=None, data=None, creating=True)
     data, errors = form_to_data(request.form, {"verified_on": _today().isoformat()})
-    if request.form.get("action") != "preview" and not errors:
+    svc = _validated(data, errors, current=None)
+    if svc is not None and request.form.get("action") != "preview":
+        auth.require(auth.can_create_at(user, svc.lat, svc.lon), "create a service outside your areas")
         try:
-            svc = validate_service(data, confirm_outside_lsc=bool(request.form.get("confirm_outside_lsc")))
-            auth.require(auth.can_create_at(user, svc.lat, svc.lon), "create a service outside your areas")
             created = _store().create(svc.to_dict(), user=user.username)
             flash(f"Created {created.name}.")
             return redirect(url_for("admin.service", service_id=created.id))
@@ -276,6 +276,16 @@ def new_service():
             errors.update(exc.errors)
     return _form_page("admin/edit.html", form=request.form, errors=errors, service=None, data=data, creating=True,
                       status=400 if errors else 200)
+
+
+def _validated(data: Mapping[str, Any], errors: dict[str, str], *, current: Service | None) -> Service | None:
+    """Run every check (so the user sees all problems at once); the Service only if there are none."""
+    try:
+        svc = validate_service(data, current=current, confirm_outside_lsc=bool(request.form.get("confirm_outside_lsc")))
+    except ServiceError as exc:
+        errors.update({k: v for k, v in exc.errors.items() if k not in errors})
+        return None
+    return None if errors else svc
 
 
 def _save(s: Service, data: Mapping[str, Any], *, version: int, action: str = "update",
@@ -318,7 +328,8 @@ def edit_service(service_id: str):
     except ValueError:
         errors["version"] = "the form lost its version number; reload the page and edit again"
         version = -1
-    if request.form.get("action") != "preview" and not errors:
+    svc = _validated(data, errors, current=s)
+    if svc is not None and request.form.get("action") != "preview":
         try:
             new = _save(s, data, version=version, confirm_outside_lsc=bool(request.form.get("confirm_outside_lsc")))
             flash(f"Saved {new.name} (version {new.version}).")
@@ -349,6 +360,10 @@ def close_service(service_id: str):
             version = int(form.get("version", ""))
         except ValueError:
             version = -1
+        try:
+            validate_service(data, current=s, confirm_outside_lsc=True)
+        except ServiceError as exc:
+            errors.update({k: v for k, v in exc.errors.items() if k not in errors})
         if not errors:
             try:
                 _save(s, data, version=version, action="close", confirm_outside_lsc=True)

@@ -77,17 +77,21 @@ def validate_service(data: Mapping[str, Any], *, current: Service | None = None,
             errors.setdefault(k, v)
     except (TypeError, AttributeError, ValueError) as exc:
         errors.setdefault("body", f"could not be read as a service: {exc}")
-    if svc is not None:
-        moved = current is None or (round(current.lat, 6), round(current.lon, 6)) != (round(svc.lat, 6), round(svc.lon, 6))
-        if moved and not confirm_outside_lsc and geo.areas.area_of(svc.lat, svc.lon) is None:
-            errors.setdefault("postcode", f"{svc.postcode} ({svc.lat:.4f}, {svc.lon:.4f}) is outside Lancashire and "
+    try:
+        lat, lon = float(data.get("lat")), float(data.get("lon"))
+    except (TypeError, ValueError):
+        lat = lon = None
+    if lat is not None and "lat" not in errors:
+        moved = current is None or (round(current.lat, 6), round(current.lon, 6)) != (round(lat, 6), round(lon, 6))
+        if moved and not confirm_outside_lsc and geo.areas.area_of(lat, lon) is None:
+            errors.setdefault("postcode", f"{data.get('postcode')} ({lat:.4f}, {lon:.4f}) is outside Lancashire and "
                                           "South Cumbria; check it, or confirm that this is a border service "
                                           "LSC patients use")
-        if svc.accepts is None:
-            ranked = {t for v in _care().base_rankings.regional.values() for t in v}
-            if svc.type not in ranked:
-                errors.setdefault("accepts", f"no disposition ranks {SERVICE_TYPES[svc.type]}; tick the "
-                                             "disposition classes this service accepts")
+    if svc is not None and svc.accepts is None:
+        ranked = {t for v in _care().base_rankings.regional.values() for t in v}
+        if svc.type not in ranked:
+            errors.setdefault("accepts", f"no disposition ranks {SERVICE_TYPES[svc.type]}; tick the "
+                                         "disposition classes this service accepts")
     if errors:
         raise ServiceError(errors)
     return svc
