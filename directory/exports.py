@@ -18,6 +18,8 @@ CSV_COLUMNS = ("id", "version", "name", "type", "provider", "address", "postcode
                "phone_professional", "age_min", "age_max", "sex", "referral_routes", "referral_only",
                "last_arrival_minutes", "catchment_lads", "accepts", "status", "closed_reason", "closed_from",
                "closed_until", "verified_on", "verify_interval_days", "opening", "mobile_bases", "source", "notes")
+#: accepted on import only: 'yes' confirms that a new point outside LSC is a border service
+OPTIONAL_COLUMNS = ("confirm_outside_lsc",)
 _LISTS = ("referral_routes", "catchment_lads", "accepts")
 _JSON = ("opening", "mobile_bases")
 _NUMBERS = ("lat", "lon", "age_min", "age_max")
@@ -77,6 +79,7 @@ def _unflatten(row: dict[str, str]) -> ParsedRow:
     data["referral_routes"] = row.get("referral_routes", "").split() or None
     data["catchment"] = {"lads": (row.get("catchment_lads") or "").split()} if (row.get("catchment_lads") or "").strip() else None
     data["accepts"] = (row.get("accepts") or "").split() or None
+    data["confirm_outside_lsc"] = (row.get("confirm_outside_lsc") or "").strip().lower() in ("yes", "true", "1")
     ro = (row.get("referral_only") or "").strip().lower()
     if ro not in ("", "yes", "no", "true", "false", "1", "0"):
         errors["referral_only"] = "must be yes or no"
@@ -112,7 +115,7 @@ def parse_csv(text: str) -> list[ParsedRow]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = reader.fieldnames or []
     missing = [c for c in ("id", "name", "type", "postcode", "opening") if c not in header]
-    unknown = [c for c in header if c not in CSV_COLUMNS]
+    unknown = [c for c in header if c not in CSV_COLUMNS + OPTIONAL_COLUMNS]
     if missing or unknown:
         msg = []
         if missing:
@@ -296,6 +299,9 @@ def healthcare_service(s: Service, *, today: date) -> dict[str, Any]:
             hs["availabilityExceptions"] = "Bank holidays: usual weekday hours."
         else:
             hs["availabilityExceptions"] = f"Bank holidays (England): {_sessions_text(s.opening.bank_holiday)}."
+    if not hs["availableTime"]:  # no weekly sessions at all (e.g. a unit kept listed while closed)
+        del hs["availableTime"]
+        hs["availabilityExceptions"] = "No regular opening sessions: not open unless a dated exception says so."
     if not hs["telecom"]:
         del hs["telecom"]
     return hs

@@ -65,7 +65,8 @@ class Browser:
 
     def post(self, url, data=None, **kw):
         from werkzeug.datastructures import MultiDict
-        data = MultiDict(data or {})          # keeps repeated fields (checkboxes)
+        # a MultiDict keeps repeated fields (checkboxes); a plain dict keeps (file, name) tuples whole
+        data = MultiDict(data) if isinstance(data, MultiDict) else dict(data or {})
         if "csrf_token" not in data:
             data["csrf_token"] = self.token()
         return self.c.post(url, data=data, **kw)
