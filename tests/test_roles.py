@@ -158,3 +158,13 @@ def test_api_roles(app, store):
     assert c.put("/api/v1/services/rph-ed/capacity", json={"status": "red"}).status_code == 401
     assert c.put("/api/v1/services/rph-ed/capacity", json={"status": "red"},
                  headers={"Authorization": "Bearer uec_forged"}).status_code == 401
+
+
+def test_ranking_areas_are_stored_as_routing_names_them():
+    assert auth.canonical_area("preston") == "E07000123"        # a district name becomes its code
+    assert auth.canonical_area("e07000123") == "E07000123"
+    assert auth.canonical_area("blackpool") == "Blackpool"      # Blackpool and Blackburn with Darwen are places
+    assert auth.canonical_area("south cumbria") == "South Cumbria"
+    c = User("c", "commissioner", areas=("Preston",))
+    assert auth.rankable_areas(c) == ["E07000123"] and auth.can_rank(c, "E07000123") and auth.can_rank(c, "preston")
+    assert not auth.can_rank(c, "Chorley")

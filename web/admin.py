@@ -489,7 +489,7 @@ def rankings():
     areas = auth.rankable_areas(user)
     disp = _care().rules.dispositions
     keys = sorted({d.cls for d in disp.values()}) + sorted(disp)
-    area = request.values.get("area") or (areas[0] if areas else "")
+    area = auth.canonical_area(request.values.get("area") or (areas[0] if areas else ""))
     key = request.values.get("key") or keys[0]
     errors: dict[str, str] = {}
     if request.method == "POST":

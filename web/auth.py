@@ -91,7 +91,7 @@ def can_rank(user: User | None, area: str) -> bool:
         return False
     if user.is_admin:
         return True
-    return user.role == "commissioner" and area.strip().lower() in {a.strip().lower() for a in user.areas}
+    return user.role == "commissioner" and canonical_area(area) in {canonical_area(a) for a in user.areas}
 
 
 def can_import(user: User | None) -> bool:
@@ -103,13 +103,27 @@ def can_manage_scenarios(user: User | None) -> bool:
     return user is not None and user.role in ("commissioner", "administrator")
 
 
+def canonical_area(area: str) -> str:
+    """The spelling routing looks rankings up by: a district code for a code or district name, else the place."""
+    from geodata.areas import LAD_NAMES, PLACES
+    a = area.strip().lower()
+    for code, name in LAD_NAMES.items():
+        if a in (code.lower(), name.lower()) and name not in PLACES:
+            return code
+    for place in PLACES:
+        if a == place.lower():
+            return place
+    return area.strip()
+
+
 def rankable_areas(user: User | None) -> list[str]:
+    """Areas whose rankings this user may set, as routing names them (district codes or places)."""
     if user is None:
         return []
     if user.is_admin:
         from geodata.areas import LAD_NAMES, PLACES
-        return list(PLACES) + sorted(LAD_NAMES)
-    return list(user.areas) if user.role == "commissioner" else []
+        return list(PLACES) + sorted(c for c, n in LAD_NAMES.items() if n not in PLACES)
+    return [canonical_area(a) for a in user.areas] if user.role == "commissioner" else []
 
 
 # -- sessions -----------------------------------------------------------------------------
