@@ -251,3 +251,13 @@ def test_audit_page_lists_every_change(app, store):
     b.post("/admin/services/rph-ed/capacity", {"status": "amber"})
     page = b.get("/admin/audit").get_data(as_text=True)
     assert "capacity" in page and "sign_in" in page and "admin" in page
+
+
+def test_odd_query_strings_and_redirect_targets_are_safe(app):
+    b = signed_in(app, "admin")
+    assert b.get("/admin/gaps?days=abc").status_code == 200
+    assert b.get("/admin/gaps.svg?days=-5").status_code == 200
+    r = b.post("/admin/services/rph-ed/verify", {"back": "https://evil.example/"})
+    assert r.status_code == 302 and "evil" not in r.headers["Location"]
+    r = b.post("/admin/login?next=//evil.example/x", {"username": "admin", "password": "correct horse battery"})
+    assert "evil" not in r.headers["Location"]

@@ -397,7 +397,7 @@ def verify_service(service_id: str):
     auth.require(auth.can_edit_service(auth.current_user(), s), f"confirm {s.name}")
     _store().confirm_verified(s.id, user=auth.current_user().username)
     flash(f"Recorded that {s.name} is still correct.")
-    return redirect(request.form.get("back") or url_for("admin.verification"))
+    return redirect(auth.safe_next(request.form.get("back")) if request.form.get("back") else url_for("admin.verification"))
 
 
 @bp.route("/services/<service_id>/capacity", methods=["POST"])
@@ -413,7 +413,7 @@ def set_capacity(service_id: str):
     except (ServiceError, ValueError) as exc:
         flash(f"Capacity not changed: {exc}", "error")
         return redirect(url_for("admin.capacity")), 303
-    return redirect(request.form.get("back") or url_for("admin.capacity"))
+    return redirect(auth.safe_next(request.form.get("back")) if request.form.get("back") else url_for("admin.capacity"))
 
 
 @bp.get("/capacity")
@@ -518,6 +518,13 @@ def rankings():
 
 
 # -- gap log ------------------------------------------------------------------------------------------
+def _days() -> int:
+    try:
+        return max(1, min(int(request.args.get("days", 30)), 366))
+    except ValueError:
+        return 30
+
+
 def _gap_rows(days: int) -> list[dict[str, Any]]:
     return _store().gap_summary(days=days)
 
@@ -525,7 +532,7 @@ def _gap_rows(days: int) -> list[dict[str, Any]]:
 @bp.get("/gaps")
 @auth.login_required
 def gaps():
-    days = max(1, min(int(request.args.get("days", 30) or 30), 366))
+    days = _days()
     rows = _gap_rows(days)
     totals: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
@@ -571,7 +578,7 @@ def gap_chart_svg(rows: list[dict[str, Any]]) -> str:
 @bp.get("/gaps.svg")
 @auth.login_required
 def gaps_svg():
-    days = max(1, min(int(request.args.get("days", 30) or 30), 366))
+    days = _days()
     return Response(gap_chart_svg(_gap_rows(days)), mimetype="image/svg+xml")
 
 
