@@ -317,3 +317,85 @@ class Store:
     def connect(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn
+
+    # -- admin helpers --------------------------------------------------------------------
+    def update_user(self, username: str, *, role: str, areas: Sequence[str] = (), service_ids: Sequence[str] = (),
+                    active: bool = True, by: str) -> None:
+        """Change a user's role, areas, services or active flag (audited)."""
+        if role not in ROLES:
+            raise ServiceError({"role": f"must be one of {', '.join(ROLES)}"})
+        with self.engine.begin() as conn:
+            old = conn.execute(select(t.users).where(t.users.c.username == username)).first()
+            if old is None:
+                raise ServiceError({"username": f"no user {username!r}"})
+            new = {"role": role, "areas": list(areas), "service_ids": list(service_ids), "active": bool(active)}
+            conn.execute(update(t.users).where(t.users.c.username == username).values(**new))
+            self._audit(conn, by, None, "update_user",
+                        {"username": username, "role": old.role, "areas": list(old.areas or []),
+                         "service_ids": list(old.service_ids or []), "active": bool(old.active)},
+                        {"username": username, **new})
+
+    def apply_import(self, services: Sequence[tuple[Service, int | None]], *, user: str, source: str) -> dict[str, int]:
+        """Create or replace many services in ONE transaction: any version conflict rolls all back.
+
+        Each item is (service, expected version or None); a given version must equal the stored
+        one. Raises ServiceError keyed 'row N.version' naming every conflicting row."""
+        created = updated = 0
+        with self.engine.begin() as conn:
+            errors: dict[str, str] = {}
+            for n, (svc, expected) in enumerate(services, start=1):
+                row = conn.execute(select(t.services.c.version).where(t.services.c.id == svc.id)).first()
+                if row is not None and expected is not None and row.version != expected:
+                    errors[f"row {n}.version"] = (f"{svc.id!r} was changed since this file was exported "
+                                                  f"(version {expected}, now {row.version}); export again and re-apply")
+            if errors:
+                raise ServiceError(errors)
+            now = utcnow()
+            for svc, _ in services:
+                old = conn.execute(select(t.services).where(t.services.c.id == svc.id)).first()
+                new = svc.to_dict()
+                if old is None:
+                    self._insert(conn, svc, user, now)
+                    self._audit(conn, user, svc.id, "import_create", None, new)
+                    created += 1
+                    continue
+                if old.data == new:
+                    continue
+                conn.execute(update(t.services).where(t.services.c.id == svc.id).values(
+                    version=t.services.c.version + 1, name=svc.name, type=svc.type, postcode=svc.postcode,
+                    lat=svc.lat, lon=svc.lon, status=svc.status, data=new, updated_at=now, updated_by=user))
+                self._audit(conn, user, svc.id, "import_update",
+                            {k: v for k, v in old.data.items() if new.get(k) != v},
+                            {k: new[k] for k in new if old.data.get(k) != new[k]})
+                updated += 1
+            self._audit(conn, user, None, "import", None, {"source": source, "rows": len(services),
+                                                           "created": created, "updated": updated})
+            if created or updated:
+                self._bump(conn)
+        return {"rows": len(services), "created": created, "updated": updated,
+                "unchanged": len(services) - created - updated}
+
+    def delete_scenario(self, name: str, *, user: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.scenarios).where(t.scenarios.c.name == name))
+            self._audit(conn, user, None, "scenario_delete", {"name": name}, None)
+
+    def seed_scenarios(self, specs: Sequence[tuple[str, Mapping[str, Any]]], *, user: str = "bundled-data") -> int:
+        """Load the bundled scenarios once per database (deleted ones are not brought back)."""
+        from sqlalchemy.exc import IntegrityError
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(t.meta.c.value).where(t.meta.c.key == "scenarios_seeded")).first():
+                    return 0
+                conn.execute(insert(t.meta).values(key="scenarios_seeded", value=1))
+                now = utcnow()
+                have = {r.name for r in conn.execute(select(t.scenarios.c.name))}
+                n = 0
+                for name, spec in specs:
+                    if name not in have:
+                        conn.execute(insert(t.scenarios).values(name=name, spec=dict(spec), created_at=now,
+                                                               created_by=user))
+                        n += 1
+                return n
+        except IntegrityError:  # another worker seeded them at the same moment
+            return 0

@@ -118,6 +118,33 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """Run the scenario bundle (the database's, or a file's); exit 1 if any differ from expectation."""
+    from directory import scenarios as sc
+    from uec.core import UrgentCare
+    care = UrgentCare(Settings.from_env())
+    care.initialise()
+    bad: dict[str, str] = {}
+    try:
+        if args.file:
+            items = sc.load_file(args.file, dispositions=care.rules.dispositions)
+        else:
+            care.store.seed_scenarios([(x.name, x.spec()) for x in sc.load_file(dispositions=care.rules.dispositions)])
+            items, bad = sc.from_store(care.store.scenarios(), dispositions=care.rules.dispositions)
+            for name, why in bad.items():
+                print(f"INVALID  {name}: {why}")
+    except sc.ScenarioError as exc:
+        for k, v in exc.errors.items():
+            print(f"error: {k}: {v}", file=sys.stderr)
+        return 2
+    outcomes = sc.run(items, care.route)
+    for o in outcomes:
+        print(f"{'ok     ' if o.ok else 'DIFFERS'}  {o.scenario.name}: {o.message} (first: {o.first or '-'}, at {o.at})")
+    n_bad = sum(not o.ok for o in outcomes) + len(bad)
+    print(f"{len(outcomes)} scenarios, {n_bad} differ")
+    return 1 if n_bad else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="uec", description="LSC urgent-care triage and directory of services")
     sub = p.add_subparsers(dest="command", required=True)
@@ -155,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--at", default=None, help="ISO date-time, default now")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_coverage)
+
+
+    sc = sub.add_parser("scenarios", help="scenario bundles: check routing against expectations")
+    sc.add_argument("action", choices=["run"])
+    sc.add_argument("--file", type=Path, default=None, help="run a YAML file instead of the database's scenarios")
+    sc.set_defaults(func=cmd_scenarios)
     args = p.parse_args(argv)
     return int(args.func(args) or 0)
 

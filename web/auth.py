@@ -1,0 +1,228 @@
+"""Who may do what in the admin: sign-in sessions, API bearer tokens and every role check in one place."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlparse
+
+from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+
+ROLE_LABELS = {
+    "viewer": "Viewer (read only)",
+    "capacity_updater": "Capacity updater (own services' capacity only)",
+    "commissioner": "Commissioner (services in own areas)",
+    "administrator": "Administrator (everything, users)",
+}
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in person or API client; `areas` are LAD codes, district or place names."""
+    username: str
+    role: str
+    areas: tuple[str, ...] = ()
+    service_ids: tuple[str, ...] = ()
+    requester_role: str = "nhs111"
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "User":
+        return cls(row["username"], row["role"], tuple(row.get("areas") or ()), tuple(row.get("service_ids") or ()),
+                   row.get("requester_role") or "nhs111")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "administrator"
+
+
+# -- the permissions (pure functions: the web pages and the JSON API both ask these) ---------
+def _areas():
+    from geodata import Areas
+    return Areas.default()
+
+
+def area_names_of(lat: float, lon: float) -> set[str]:
+    """Every name a point's area goes by: its LAD code, district name and place, lower-cased."""
+    hit = _areas().area_of(lat, lon)
+    return {hit.lad_code.lower(), hit.lad_name.lower(), hit.place.lower()} if hit else set()
+
+
+def in_user_areas(user: User, lat: float, lon: float) -> bool:
+    wanted = {a.strip().lower() for a in user.areas}
+    return bool(wanted & area_names_of(lat, lon))
+
+
+def can_view(user: User | None) -> bool:
+    return user is not None
+
+
+def can_edit_service(user: User | None, service: Any) -> bool:
+    """Edit details and opening times, close, reopen, verify: administrators, or commissioners of its area."""
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    return user.role == "commissioner" and in_user_areas(user, service.lat, service.lon)
+
+
+def can_create_at(user: User | None, lat: float, lon: float) -> bool:
+    if user is None:
+        return False
+    return user.is_admin or (user.role == "commissioner" and in_user_areas(user, lat, lon))
+
+
+def can_set_capacity(user: User | None, service: Any) -> bool:
+    """Capacity: capacity updaters for their own listed services, and whoever may edit the service."""
+    if user is None:
+        return False
+    if user.role == "capacity_updater":
+        return service.id in user.service_ids
+    return can_edit_service(user, service)
+
+
+def can_manage_users(user: User | None) -> bool:
+    return user is not None and user.is_admin
+
+
+def can_rank(user: User | None, area: str) -> bool:
+    """Commissioners rank service types for their own areas only; administrators for any."""
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    return user.role == "commissioner" and canonical_area(area) in {canonical_area(a) for a in user.areas}
+
+
+def can_import(user: User | None) -> bool:
+    """Import is offered to commissioners (every row must be in their areas) and administrators."""
+    return user is not None and user.role in ("commissioner", "administrator")
+
+
+def can_manage_scenarios(user: User | None) -> bool:
+    return user is not None and user.role in ("commissioner", "administrator")
+
+
+def canonical_area(area: str) -> str:
+    """The spelling routing looks rankings up by: a district code for a code or district name, else the place."""
+    from geodata.areas import LAD_NAMES, PLACES
+    a = area.strip().lower()
+    for code, name in LAD_NAMES.items():
+        if a in (code.lower(), name.lower()) and name not in PLACES:
+            return code
+    for place in PLACES:
+        if a == place.lower():
+            return place
+    return area.strip()
+
+
+def rankable_areas(user: User | None) -> list[str]:
+    """Areas whose rankings this user may set, as routing names them (district codes or places)."""
+    if user is None:
+        return []
+    if user.is_admin:
+        from geodata.areas import LAD_NAMES, PLACES
+        return list(PLACES) + sorted(c for c, n in LAD_NAMES.items() if n not in PLACES)
+    return [canonical_area(a) for a in user.areas] if user.role == "commissioner" else []
+
+
+# -- sessions -----------------------------------------------------------------------------
+def _store():
+    return current_app.extensions["uec"].store
+
+
+def sign_in(username: str, password: str) -> User | None:
+    row = _store().authenticate(username, password)
+    if row is None:
+        return None
+    session.clear()  # a fresh session (and CSRF token) on every sign-in: no fixation
+    session["user"] = row["username"]
+    session.permanent = False
+    _store().record(row["username"], "sign_in")
+    return User.from_row(row)
+
+
+def sign_out() -> None:
+    user = current_user()
+    session.clear()
+    if user:
+        _store().record(user.username, "sign_out")
+
+
+def current_user() -> User | None:
+    """The signed-in user, re-read each request so a deactivated account stops at once."""
+    if "admin_user" in g:
+        return g.admin_user
+    user = None
+    name = session.get("user")
+    if name:
+        row = _store().user(name)
+        if row and row["active"]:
+            user = User.from_row(row)
+        else:
+            session.pop("user", None)
+    g.admin_user = user
+    return user
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths under /admin are followed after sign-in."""
+    if target:
+        parts = urlparse(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/admin"):
+            return target
+    return url_for("admin.index")
+
+
+def login_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user() is None:
+            return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def require(allowed: bool, what: str = "do that") -> None:
+    """Stop with 403 unless `allowed`, saying what the role does not permit."""
+    if not allowed:
+        user = current_user()
+        role = user.role if user else "signed-out"
+        abort(403, description=f"Your role ({role}) does not allow you to {what}.")
+
+
+# -- API bearer tokens --------------------------------------------------------------------
+def api_user() -> User | None:
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer "):
+        return None
+    row = _store().user_for_token(auth[7:].strip())
+    return User.from_row(row) if row else None
+
+
+def token_required(view: Callable) -> Callable:
+    """JSON endpoints that write: a valid bearer token, else 401 with how to get one."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        user = api_user()
+        if user is None:
+            resp = jsonify({"error": "unauthorised",
+                            "message": "send 'Authorization: Bearer <token>'; an administrator creates tokens "
+                                       "with 'uec create-token USERNAME'"})
+            resp.status_code = 401
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="uec"'
+            return resp
+        g.api_user = user
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def split_list(text: str | Iterable[str] | None, *, words: bool = False) -> list[str]:
+    """'a, b' -> ['a', 'b'] for form fields that hold lists (commas, semicolons or new lines;
+    also spaces when `words`, for codes and ids). Area names like 'South Cumbria' keep their spaces."""
+    if text is None:
+        return []
+    if not isinstance(text, str):
+        return [str(x).strip() for x in text if str(x).strip()]
+    parts = re.split(r"[,;\n\s]+" if words else r"[,;\n]+", text)
+    return [x.strip() for x in parts if x.strip()]
