@@ -55,6 +55,9 @@ class Store:
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            db_path = url.split("///", 1)[-1]
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)  # first start on a fresh checkout
         else:
             kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
         self.engine: Engine = create_engine(url, **kwargs)
