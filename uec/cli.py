@@ -26,7 +26,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from uec.core import UrgentCare
         UrgentCare(settings, store=store).snapshot()  # precompute travel-time fields once
     os.chdir(ROOT)
-    argv = ["gunicorn", "--bind", args.bind, "--workers", str(args.workers), "--timeout", "120",
+    gunicorn = Path(sys.executable).with_name("gunicorn")  # the one installed beside this Python
+    argv = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", args.bind, "--workers", str(args.workers), "--timeout", "120",
             "--access-logfile", "-", "wsgi:app"]
     os.execvp(argv[0], argv)
     return 0  # pragma: no cover
