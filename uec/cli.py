@@ -25,6 +25,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.warm:
         from uec.core import UrgentCare
         UrgentCare(settings, store=store).snapshot()  # precompute travel-time fields once
+    host = args.bind.rsplit(":", 1)[0]
+    if host in ("127.0.0.1", "localhost", "[::1]") and "UEC_INSECURE_COOKIES" not in os.environ:
+        # plain http on loopback (the local demo): a Secure-only cookie would make sign-in impossible
+        os.environ["UEC_INSECURE_COOKIES"] = "1"
     os.chdir(ROOT)
     gunicorn = Path(sys.executable).with_name("gunicorn")  # the one installed beside this Python
     argv = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", args.bind, "--workers", str(args.workers), "--timeout", "120",
