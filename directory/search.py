@@ -195,13 +195,18 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
                 gaps.append((item["id"], "capacity_red", "capacity red"))
         candidates = non_red
     chosen, per_type = [], {}
-    for _, item in candidates:
-        if per_type.get(item["type"], 0) >= ranking.per_type:
-            continue
-        per_type[item["type"]] = per_type.get(item["type"], 0) + 1
-        chosen.append(item)
+    for _, item in candidates:  # fitting services left out only by the counts are still accounted for
         if len(chosen) >= options.limit:
-            break
+            excluded.append({"id": item["id"], "name": item["name"], "rule": "result_limit",
+                             "reason": f"fits, but {options.limit} better-ranked options were found first",
+                             "reasons": ["result limit"], "fits": True})
+        elif per_type.get(item["type"], 0) >= ranking.per_type:
+            excluded.append({"id": item["id"], "name": item["name"], "rule": "per_type_limit",
+                             "reason": f"fits, but {ranking.per_type} nearer services of this type are offered",
+                             "reasons": ["per-type limit"], "fits": True})
+        else:
+            per_type[item["type"]] = per_type.get(item["type"], 0) + 1
+            chosen.append(item)
     result = SearchResult(chosen, excluded, gaps, ranking)
     if not chosen:
         result.catch_all = True

@@ -54,6 +54,8 @@ def test_two_per_type_by_default():
     ss = [svc(f"utc{i}", "urgent_treatment_centre") for i in range(4)]
     r = run(ss)
     assert len(r.services) == 2
+    assert {e["rule"] for e in r.excluded} == {"per_type_limit"} and len(r.excluded) == 2
+    assert not r.gaps  # fitting services left out by the counts are not gaps
 
 
 def test_last_arrival_margin_excludes_a_service_closing_soon():
