@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping
 
 from triage.errors import CaseError
 from triage.loader import question_refs
-from triage.model import Case, Complaint, Condition, Outcome, Question, Reason, Rule, RuleSet
+from triage.model import Case, Complaint, Condition, DefaultOutcome, Outcome, Question, Reason, Rule, RuleSet
 from triage.news2 import News2, score_news2
 
 _CMP = {"gte": operator.ge, "gt": operator.gt, "lte": operator.le, "lt": operator.lt, "eq": operator.eq}
@@ -227,6 +227,15 @@ class Engine:
         return errors
 
     # -- evaluation -----------------------------------------------------------------------
+    def _default(self, ctx: _Context) -> DefaultOutcome:
+        """The first default whose `when` holds; for unknown sex, the more urgent of both sexes'."""
+        case = ctx.case
+        contexts = [ctx] if case.sex != "unknown" else [
+            _Context(ctx.c, replace(case, sex=sex), ctx.answers, ctx.news2) for sex in ("female", "male")]
+        picks = [next(d for d in ctx.c.complaint.defaults
+                      if d.when is None or c.ev(d.when, optimistic=False) is True) for c in contexts]
+        return min(picks, key=lambda d: self.rules.dispositions[d.disposition].urgency)
+
     def evaluate(self, case: Case) -> Question | Outcome:
         """Return the next question to ask, or the outcome when no answer could change it."""
         comp, answers = self.validate(case)
@@ -235,8 +244,7 @@ class Engine:
         disp = self.rules.dispositions
 
         fired = [r for r in comp.rules if ctx.ev(r.condition) is True]
-        default = next(d for d in comp.complaint.defaults
-                       if d.when is None or ctx.ev(d.when, optimistic=False) is True)
+        default = self._default(ctx)
         floor = min([disp[r.disposition].urgency for r in fired] + [disp[default.disposition].urgency])
 
         pending = [r for r in comp.rules
