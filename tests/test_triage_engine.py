@@ -512,3 +512,40 @@ def test_missing_rules_folder_says_what_to_do(tmp_path):
     with pytest.raises(RuleFileError) as err:
         load_rules(tmp_path)
     assert "dispositions.yaml" in str(err.value)
+
+
+# -- command line: uec rules check / test ------------------------------------------------------------
+
+def test_cli_check_passes_on_the_bundled_rules(capsys):
+    from triage.cli import main
+    assert main(["rules", "check"]) == 0
+    out = capsys.readouterr().out
+    rules = load_rules()
+    assert f"{len(rules.complaints)} complaints" in out and f"{len(rules.tests)}/{len(rules.tests)} tests passed" in out
+
+
+def test_cli_check_reports_problems_and_fails(tmp_path, capsys):
+    from triage.cli import main
+    broken = WIDGET.replace("expect: {disposition: SELF_CARE}", "expect: {disposition: PC_24H}")
+    root = write_rules(tmp_path / "r", {"widget": broken})
+    assert main(["rules", "check", "--rules", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "complaints/widget.yaml [default is self care]: test fails" in out
+    assert main(["rules", "test", "--rules", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL complaints/widget.yaml [default is self care]" in out and "1/2 tests passed" in out
+
+
+def test_cli_reports_a_rule_file_error(tmp_path, capsys):
+    from triage.cli import main
+    root = write_rules(tmp_path / "r", {"widget": WIDGET.replace("disposition: ED_4H", "disposition: ED_5H")})
+    assert main(["rules", "check", "--rules", str(root)]) == 1
+    assert "complaints/widget.yaml, rule 'w_preg', field 'disposition'" in capsys.readouterr().err
+
+
+def test_cli_test_passes(tmp_path, capsys):
+    from triage.cli import main
+    root = write_rules(tmp_path / "r", {"widget": WIDGET})
+    assert main(["rules", "test", "--rules", str(root), "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "ok   complaints/widget.yaml [red is an emergency]" in out and "2/2 tests passed" in out
