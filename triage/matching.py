@@ -90,8 +90,11 @@ def _index(rules: RuleSet) -> _Index:
 
 
 def _scorer(query: str, choice: str, **kwargs) -> float:
-    # token_set handles extra words ("dad fell over cant get up"); WRatio handles typos.
-    return max(fuzz.WRatio(query, choice), fuzz.token_set_ratio(query, choice) * 0.97)
+    # token_set handles extra words ("dad fell over cant get up"), ratio and token_sort handle
+    # typos and word order. Not WRatio: its partial token-set part scores any one shared word
+    # ("hurt") at 85.5, so every vague phrase looked like a near match.
+    return max(fuzz.ratio(query, choice), fuzz.token_sort_ratio(query, choice),
+               fuzz.token_set_ratio(query, choice) * 0.97)
 
 
 def _boosts(query: str, index: _Index) -> dict[str, float]:
