@@ -22,7 +22,7 @@ from triage.news2 import score_news2
 RULES = load_rules(os.environ.get("TRIAGE_RULES_DIR") or None)
 ENGINE = Engine(RULES)
 COMPLAINTS = sorted(RULES.complaints)
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def urgency(code: str) -> int:
