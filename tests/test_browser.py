@@ -104,6 +104,7 @@ def test_fall_journey_with_the_keyboard_only(page, server):
     # Step 2: questions one at a time, Y/N keys then Enter.
     asked = []
     for _ in range(30):
+        page.wait_for_load_state("load")  # the keyboard handler (a module script) is attached by then
         qid = _question_id(page)
         if qid is None:
             break
@@ -140,8 +141,10 @@ def test_back_key_undoes_the_last_answer(page, server):
     page.fill("#complaint", "fall")
     page.keyboard.press("Enter")
     page.wait_for_selector("#question-form")
+    page.wait_for_load_state("load")  # the keyboard handler (a module script) is attached by then
     first = _question_id(page)
     page.keyboard.press("n")
+    page.wait_for_selector("input[type=radio]:checked")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert _question_id(page) != first

@@ -1,14 +1,15 @@
 """The generic triage engine: asks the next question that could change the outcome, or decides."""
 from __future__ import annotations
 
+import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping
 
 from triage.errors import CaseError
 from triage.loader import question_refs
-from triage.model import Case, Complaint, Condition, Outcome, Question, Reason, Rule, RuleSet
+from triage.model import Case, Complaint, Condition, DefaultOutcome, Outcome, Question, Reason, Rule, RuleSet
 from triage.news2 import News2, score_news2
 
 _CMP = {"gte": operator.ge, "gt": operator.gt, "lte": operator.le, "lt": operator.lt, "eq": operator.eq}
@@ -136,7 +137,7 @@ class Engine:
     # -- validation -----------------------------------------------------------------------
     def validate(self, case: Case) -> tuple[_Compiled, dict[str, Any]]:
         errors: dict[str, str] = {}
-        if case.complaint not in self.rules.complaints:
+        if not isinstance(case.complaint, str) or case.complaint not in self.rules.complaints:
             raise CaseError({"complaint": f"unknown complaint {case.complaint!r}; "
                                           "GET /api/v1/complaints lists the ids"})
         comp = self.compiled(case.complaint)
@@ -147,12 +148,16 @@ class Engine:
             errors["complaint"] = (f"{c.title!r} is for ages {c.min_age if c.min_age is not None else 0}"
                                    f"-{c.max_age if c.max_age is not None else 'any'}; choose the version "
                                    "for this age")
-        if case.sex not in SEX_VALUES:
+        if not isinstance(case.sex, str) or case.sex not in SEX_VALUES:
             errors["sex"] = "must be 'female', 'male' or 'unknown'"
         elif c.sex and case.sex not in (c.sex, "unknown"):
             errors["complaint"] = f"{c.title!r} applies to {c.sex} patients only"
         answers: dict[str, Any] = {}
-        for qid, raw in (case.answers or {}).items():
+        raw_answers = case.answers if case.answers is not None else {}
+        if not isinstance(raw_answers, Mapping):
+            errors["answers"] = "must be an object mapping question ids to answers"
+            raw_answers = {}
+        for qid, raw in raw_answers.items():
             q = comp.by_id.get(qid)
             key = f"answers.{qid}"
             if q is None:
@@ -160,7 +165,9 @@ class Engine:
                 continue
             value = raw.strip().lower() if isinstance(raw, str) else raw
             if q.type == "yes_no":
-                if value in YES and not isinstance(value, float):
+                if not isinstance(value, (str, bool, int)):
+                    errors[key] = "must be yes or no (true or false)"
+                elif value in YES and not isinstance(value, float):
                     answers[qid] = True
                 elif value in NO and not isinstance(value, float):
                     answers[qid] = False
@@ -168,22 +175,28 @@ class Engine:
                     errors[key] = "must be yes or no (true or false)"
             elif q.type == "number":
                 try:
+                    if isinstance(value, bool):
+                        raise TypeError("a boolean is not a number")
                     num = float(value)
                 except (TypeError, ValueError):
                     errors[key] = f"must be a number{f' in {q.unit}' if q.unit else ''}"
                     continue
-                if num != num or (q.minimum is not None and num < q.minimum) or (
+                if not math.isfinite(num) or (q.minimum is not None and num < q.minimum) or (
                         q.maximum is not None and num > q.maximum):
                     errors[key] = f"must be between {q.minimum} and {q.maximum}{f' {q.unit}' if q.unit else ''}"
                     continue
                 answers[qid] = num
             else:
                 ids = [o.id for o in q.options]
-                if value not in ids:
+                if not isinstance(value, str) or value not in ids:
                     errors[key] = f"must be one of {ids}"
                 else:
                     answers[qid] = value
-        errors.update(self._vital_errors(case.vitals or {}))
+        vitals = case.vitals if case.vitals is not None else {}
+        if isinstance(vitals, Mapping):
+            errors.update(self._vital_errors(vitals))
+        else:
+            errors["vitals"] = "must be an object mapping vital-sign names to values"
         if errors:
             raise CaseError(errors)
         return comp, answers
@@ -200,13 +213,13 @@ class Engine:
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
                     errors[key] = f"must be a number from {lo} to {hi}"
             elif name == "consciousness":
-                if value not in CONSCIOUSNESS:
+                if not isinstance(value, str) or value not in CONSCIOUSNESS:
                     errors[key] = "must be one of A, C (new confusion), V, P, U (ACVPU)"
             elif name == "on_oxygen":
                 if not isinstance(value, bool):
                     errors[key] = "must be true or false"
             elif name == "spo2_scale":
-                if value not in (1, 2):
+                if isinstance(value, bool) or value not in (1, 2):
                     errors[key] = "must be 1, or 2 for hypercapnic respiratory failure (target 88-92%)"
             else:
                 errors[key] = ("is not a known vital sign (respiratory_rate, spo2, spo2_scale, on_oxygen, "
@@ -214,6 +227,15 @@ class Engine:
         return errors
 
     # -- evaluation -----------------------------------------------------------------------
+    def _default(self, ctx: _Context) -> DefaultOutcome:
+        """The first default whose `when` holds; for unknown sex, the more urgent of both sexes'."""
+        case = ctx.case
+        contexts = [ctx] if case.sex != "unknown" else [
+            _Context(ctx.c, replace(case, sex=sex), ctx.answers, ctx.news2) for sex in ("female", "male")]
+        picks = [next(d for d in ctx.c.complaint.defaults
+                      if d.when is None or c.ev(d.when, optimistic=False) is True) for c in contexts]
+        return min(picks, key=lambda d: self.rules.dispositions[d.disposition].urgency)
+
     def evaluate(self, case: Case) -> Question | Outcome:
         """Return the next question to ask, or the outcome when no answer could change it."""
         comp, answers = self.validate(case)
@@ -222,8 +244,7 @@ class Engine:
         disp = self.rules.dispositions
 
         fired = [r for r in comp.rules if ctx.ev(r.condition) is True]
-        default = next(d for d in comp.complaint.defaults
-                       if d.when is None or ctx.ev(d.when, optimistic=False) is True)
+        default = self._default(ctx)
         floor = min([disp[r.disposition].urgency for r in fired] + [disp[default.disposition].urgency])
 
         pending = [r for r in comp.rules

@@ -207,10 +207,22 @@ def _check_references(rs: RuleSet) -> None:
                                         rule=s.id, field="items")
         for r in c.rules:
             check_rule(r, known, scores)
+        general_when = [q for q in rs.general_questions if c.general and q.when]
+        for q in [*general_when, *c.questions]:
+            for kind, ref in _refs(q.when):
+                if ref not in (known if kind == "q" else scores):
+                    what = "question" if kind == "q" else "score"
+                    raise RuleFileError(q.source_file, f"`when` refers to unknown {what} {ref!r}",
+                                        rule=q.id, field="when")
+        _check_when_cycles(c, rs, c.questions)
         for d in c.defaults:
             if d.disposition not in rs.dispositions:
                 raise RuleFileError(c.source_file, f"unknown disposition code {d.disposition!r}",
                                     rule=c.id, field="default")
+            for kind, ref in _refs(d.when):
+                if ref not in (known if kind == "q" else scores):
+                    raise RuleFileError(c.source_file, f"a default's `when` refers to unknown {ref!r}",
+                                        rule=c.id, field="default")
     for t in rs.tests:
         if t.complaint not in rs.complaints:
             raise RuleFileError(t.source_file, f"test names unknown complaint {t.complaint!r}",
@@ -219,6 +231,31 @@ def _check_references(rs: RuleSet) -> None:
             if code and code not in rs.dispositions:
                 raise RuleFileError(t.source_file, f"test expects unknown disposition {code!r}",
                                     rule=t.name, field="expect")
+
+
+def _check_when_cycles(c: Complaint, rs: RuleSet, questions: tuple[Question, ...]) -> None:
+    """A question whose `when` depends, through other questions, on itself could never be asked."""
+    by_id = {q.id: q for q in (*(rs.general_questions if c.general else ()), *questions)}
+    items = {s.id: s.items for s in c.scores}
+
+    def deps(qid: str) -> set[str]:
+        out: set[str] = set()
+        for kind, ref in _refs(by_id[qid].when):
+            out.update(items.get(ref, ()) if kind == "score" else (ref,))
+        return out & set(by_id)
+
+    for start in by_id:
+        seen, stack = set(), [(start, [start])]
+        while stack:
+            qid, path = stack.pop()
+            for nxt in deps(qid):
+                if nxt == start:
+                    raise RuleFileError(by_id[start].source_file or c.source_file,
+                                        "`when` conditions form a cycle, so none of these questions can ever "
+                                        f"be asked: {' -> '.join(path + [start])}", rule=start, field="when")
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, path + [nxt]))
 
 
 def _refs(cond: Any):
