@@ -46,26 +46,27 @@ def test_corpus_is_well_formed():
     assert sum(r["expected_complaint_id"] == AMBIGUOUS for r in ROWS) >= 10
 
 
-def test_no_confident_wrong_match():
-    wrong = []
-    for row in ROWS:
-        match, cands = _run(row)
-        if match and match.id != row["expected_complaint_id"]:
-            wrong.append(f"{row['phrase']!r} (age {row['age']}, {row['sex']}): expected "
-                         f"{row['expected_complaint_id']}, got {match.id} via {match.matched!r} {match.score}")
-    print(f"\nconfident wrong matches: {len(wrong)}", *wrong, sep="\n  ")
-    assert not wrong
-
-
 @pytest.fixture(scope="module")
-def results():
+def matched():
+    """Every phrase matched once: (row, confident match or None, candidate ids)."""
     out = []
     for row in ROWS:
-        if row["expected_complaint_id"] == AMBIGUOUS:
-            continue
         match, cands = _run(row)
         out.append((row, match, [c.id for c in cands]))
     return out
+
+
+@pytest.fixture(scope="module")
+def results(matched):
+    return [m for m in matched if m[0]["expected_complaint_id"] != AMBIGUOUS]
+
+
+def test_no_confident_wrong_match(matched):
+    wrong = [f"{row['phrase']!r} (age {row['age']}, {row['sex']}): expected {row['expected_complaint_id']}, "
+             f"got {match.id} via {match.matched!r} {match.score}"
+             for row, match, _ in matched if match and match.id != row["expected_complaint_id"]]
+    print(f"\nconfident wrong matches: {len(wrong)}", *wrong, sep="\n  ")
+    assert not wrong
 
 
 def test_expected_complaint_in_top_three(results):
