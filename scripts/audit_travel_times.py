@@ -20,7 +20,7 @@ from geodata.routing import RoadNetwork, TravelFields  # noqa: E402
 
 # Type 1 (24-hour, all ages) emergency departments an LSC resident may be nearest to. Chorley's ED is
 # adult-only 08:00-20:00, so it is left out of "nearest ED" decisions.
-TYPE1_EDS = ("RPH", "RBH", "BVH", "RLI", "FGH", "SDGH", "RAEI", "AGH", "CIC")
+TYPE1_EDS = ("RPH", "RBH", "BVH", "RLI", "FGH", "SDGH", "RAEI", "AGH", "AUH", "FGB", "CIC")
 TIE_SHARE = 0.10   # second-best ED within 10 % of the best: a near-tie either answer may give
 
 
