@@ -30,23 +30,23 @@ EARTH_RADIUS_M = 6_371_008.8
 # Derived from UK national limits (motorway 70 mph, dual 70, single carriageway 60, built-up 30)
 # discounted for bends, junctions, villages and lights; see docs/routing.md.
 DEFAULT_SPEEDS: dict[str, float] = {
-    "motorway": 105.0,
+    "motorway": 100.0,
     "trunk": 78.0,
-    "trunk_urban": 55.0,
+    "trunk_urban": 45.0,
     "primary": 65.0,
-    "primary_urban": 31.0,
+    "primary_urban": 28.0,
     "secondary": 56.0,
-    "secondary_urban": 28.0,
+    "secondary_urban": 26.0,
     "minor": 45.0,
     "minor_urban": 25.0,
     "local": 45.0,
-    "local_urban": 24.0,
+    "local_urban": 22.0,
 }
 
 # Fixed delays (seconds): passing a named junction/town node on the backbone (roundabouts, lights;
 # half charged on each edge touching it) and joining or leaving a motorway (slip road + roundabout).
 JUNCTION_DELAY_S = 20.0
-MOTORWAY_ACCESS_DELAY_S = 30.0
+MOTORWAY_ACCESS_DELAY_S = 45.0
 
 # Road length / straight-line length. Backbone waypoints follow the alignment every few km, so only
 # the remaining wiggle is added; mesh edges between neighbourhood centroids stand for unknown streets.

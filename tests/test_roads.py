@@ -121,7 +121,7 @@ def test_backbone_names_are_consistent():
 
 def test_speed_override_retimes_the_graph():
     base = load_graph()
-    slow = load_graph(speeds={"motorway": 52.5})
+    slow = load_graph(speeds={"motorway": DEFAULT_SPEEDS["motorway"] / 2})
     for a, b, d in base.edges(data=True):
         if d["highway"] == "motorway":
             assert slow.edges[a, b]["travel_time"] == pytest.approx(2 * d["travel_time"], rel=1e-4)
