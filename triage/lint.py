@@ -31,6 +31,20 @@ def _only_facts(cond: Condition | None) -> bool:
     return all(_only_facts(c) for key in ("all", "any") for c in cond.get(key, []))
 
 
+def _lowering(cond: Condition | None) -> list[str]:
+    """Conditions under which more concern (a higher score or NEWS2, a 'yes') could stop a rule firing."""
+    if not cond:
+        return []
+    found = []
+    if ("score" in cond or "news2" in cond or "news2_single" in cond) and (
+            {"lt", "lte", "eq"} & set(cond) or {"lt", "lte", "eq"} & set(cond.get("news2") or cond.get("news2_single") or {})):
+        found.append(str(cond))
+    for key in ("all", "any"):
+        for sub in cond.get(key, []):
+            found += _lowering(sub)
+    return found
+
+
 def lint(rules: RuleSet, *, run_tests: bool = True) -> list[Problem]:
     """Return every problem found; an empty list means the rule set is clean."""
     problems: list[Problem] = []
@@ -52,6 +66,9 @@ def lint(rules: RuleSet, *, run_tests: bool = True) -> list[Problem]:
             add(f, dup, "duplicate rule id")
         used: set[str] = set()
         for r in c.rules:
+            for bad in _lowering(r.condition):
+                add(f, r.id, f"condition {bad} fires on a LOWER score: more concern could lower urgency; "
+                             "use gte/gt on scores and NEWS2")
             for kind, ref in question_refs(r.condition):
                 if kind == "score":
                     used.update(next(s.items for s in c.scores if s.id == ref))
