@@ -43,8 +43,15 @@ def _lsoa_points() -> np.ndarray:
         return np.array([(float(r["lat"]), float(r["lon"])) for r in csv.DictReader(fh)])
 
 
-def _targets(n: int, *, seed: int, targets_file: Path | None) -> tuple[dict[str, tuple[float, float]], list[str]]:
-    """~n service-like targets: the reference hospitals, then LSOA centroids (or a YAML directory)."""
+def _targets(n: int, *, seed: int, targets_file: Path | None,
+             points: np.ndarray | None = None) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """~n service-like targets: the reference hospitals, then LSOA centroids (or a YAML directory;
+    or, for an imported extract elsewhere, points of its own road network)."""
+    if points is not None:
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(points), size=min(n, len(points)), replace=False)
+        out = {f"svc{i:04d}": (float(points[j, 0]), float(points[j, 1])) for i, j in enumerate(pick)}
+        return out, list(out)[-10:]
     if targets_file is not None:
         import yaml
         with open(targets_file, encoding="utf-8") as fh:
@@ -69,8 +76,8 @@ def _targets(n: int, *, seed: int, targets_file: Path | None) -> tuple[dict[str,
     return out, mobile
 
 
-def _origins(n: int, *, seed: int) -> np.ndarray:
-    pts = _lsoa_points()
+def _origins(n: int, *, seed: int, points: np.ndarray | None = None) -> np.ndarray:
+    pts = _lsoa_points() if points is None else points
     rng = np.random.default_rng(seed + 1)
     pick = pts[rng.integers(0, len(pts), size=n)]
     jitter_m = rng.normal(0, 300, size=(n, 2))
@@ -84,8 +91,8 @@ def _du(paths) -> int:
 
 
 def bench_graph(label: str, network: RoadNetwork, *, n_targets: int, n_origins: int, n_baseline: int,
-                seed: int, targets_file: Path | None, log) -> dict:
-    targets, mobile = _targets(n_targets, seed=seed, targets_file=targets_file)
+                seed: int, targets_file: Path | None, log, points: np.ndarray | None = None) -> dict:
+    targets, mobile = _targets(n_targets, seed=seed, targets_file=targets_file, points=points)
     res: dict = {"nodes": network.node_count, "edges": int(network.time.nnz), "targets": len(targets),
                  "mobile_targets": len(mobile)}
     with tempfile.TemporaryDirectory(prefix=f"uec-fields-{label}-") as cache:
@@ -102,7 +109,7 @@ def bench_graph(label: str, network: RoadNetwork, *, n_targets: int, n_origins: 
         log(f"[{label}] {res['nodes']:,} nodes, {len(targets)} targets: precompute {res['precompute_s']} s, "
             f"{res['fields_disk_mb']} MB on disk")
 
-        origins = _origins(n_origins, seed=seed)
+        origins = _origins(n_origins, seed=seed, points=points)
         for lat, lon in origins[:50]:  # warm the page cache and code paths
             fields.nearest(lat, lon, k=5)
         times = np.empty(len(origins))
@@ -143,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", type=Path, help="YAML list of services with id, lat, lon (optional mobile)")
     ap.add_argument("--nodes", type=int, default=200_000, help="size of the generated large graph")
     ap.add_argument("--seed", type=int, default=20240501)
+    ap.add_argument("--osm", type=Path, action="append", default=[],
+                    help="also import this .osm/.osm.pbf extract (geodata.osm) and benchmark on it (repeatable)")
     args = ap.parse_args(argv)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     n_origins = 1_000 if args.quick else 5_000
@@ -166,6 +175,21 @@ def main(argv: list[str] | None = None) -> int:
                                    n_baseline=8 if args.quick else 30, seed=args.seed,
                                    targets_file=args.targets, log=log)
     out["synthetic"]["generate_s"] = gen_s
+    del large
+    gc.collect()
+    for extract in args.osm:  # real road networks imported from OpenStreetMap extracts
+        from geodata.osm import graph_from_osm
+        t0 = time.perf_counter()
+        imported = RoadNetwork.from_graph(graph_from_osm(extract))
+        import_s = round(time.perf_counter() - t0, 1)
+        pts = np.array([(imported.graph.nodes[n]["y"], imported.graph.nodes[n]["x"]) for n in imported.node_ids])
+        label = f"osm:{extract.name}"
+        log(f"[{label}] imported {imported.node_count:,} nodes / {imported.time.nnz:,} edges in {import_s} s")
+        out[label] = bench_graph(label, imported, n_targets=min(150, imported.node_count // 4), n_origins=n_origins,
+                                 n_baseline=30, seed=args.seed, targets_file=None, log=log, points=pts)
+        out[label]["import_s"] = import_s
+        del imported
+        gc.collect()
     big = out["synthetic"]
     summary = {"p50_ms": big["p50_ms"], "p99_ms": big["p99_ms"], "baseline_p50_ms": big["baseline_p50_ms"],
                "speedup": big["speedup"], **out}
