@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,25 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"shared open data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def make_app(var: Path, **settings):
+    """The real app on a fresh SQLite database in `var` (first start loads the bundled LSC data)."""
+    from uec.config import Settings
+    from web import create_app
+    return create_app(Settings.from_env(var_dir=var, database_url=f"sqlite:///{var / 'directory.sqlite'}",
+                                        secure_cookies=False, **settings))
+
+
+@contextmanager
+def serve(app):
+    """Serve `app` with werkzeug on 127.0.0.1 on a free port, in a thread; yields the base URL."""
+    from werkzeug.serving import make_server
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        thread.join(5)

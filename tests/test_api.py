@@ -3,30 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from uec.config import Settings
-from web import create_app
+from tests.conftest import make_app
 
 FALL_FLOOR_AT = {"postcode": "PR1 8XJ"}
 LANCS_FALLS_LIFT = "progress-falls-lifting"
 
 
-def routing_available() -> bool:
-    try:
-        import geodata.routing  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_routing = pytest.mark.skipif(not routing_available(),
-                                   reason="geodata.routing (branch roads) is not merged yet: no services to route to")
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    var = tmp_path_factory.mktemp("api")
-    app = create_app(Settings.from_env(var_dir=var, database_url=f"sqlite:///{var / 'directory.sqlite'}",
-                                       secure_cookies=False))
+    app = make_app(tmp_path_factory.mktemp("api"))
     app.testing = True
     return app
 
@@ -78,7 +65,6 @@ def test_dispositions_catalogue_is_in_urgency_order(client):
     assert {"code", "label", "class", "within_minutes", "acuity"} <= set(falls)
 
 
-@needs_routing
 def test_services_catalogue_and_type_filter(client):
     data = client.get("/api/v1/services").get_json()
     assert data["count"] == len(data["services"]) > 20
@@ -88,7 +74,6 @@ def test_services_catalogue_and_type_filter(client):
     assert LANCS_FALLS_LIFT in {s["id"] for s in only["services"]}
 
 
-@needs_routing
 def test_health(client):
     data = client.get("/api/v1/health").get_json()
     assert data["status"] == "ok" and data["services"] > 0
@@ -152,7 +137,6 @@ def test_news2_from_vitals_escalates_and_is_reported(client):
 
 
 # -- the key case: falls lifting at PR1 8XJ -------------------------------------------------------
-@needs_routing
 @pytest.mark.parametrize("age", [67, 82, 95])
 def test_uninjured_faller_on_the_floor_gets_the_lancashire_falls_lifting_service(client, age):
     data, asked = run_triage(client, {"age": age, "sex": "female", "complaint": "fall", "location": FALL_FLOOR_AT},
@@ -171,7 +155,6 @@ def test_uninjured_faller_on_the_floor_gets_the_lancashire_falls_lifting_service
     assert data["catch_all"] is False
 
 
-@needs_routing
 def test_head_strike_on_a_blood_thinner_is_not_lifted(client):
     data, _ = run_triage(client, {"age": 67, "sex": "female", "complaint": "fall", "location": FALL_FLOOR_AT},
                          {"fall_on_floor": "yes", "fall_head_anticoag": "yes"})
@@ -180,7 +163,6 @@ def test_head_strike_on_a_blood_thinner_is_not_lifted(client):
     assert all(s["type"] != "falls_lifting" for s in data["services"])
 
 
-@needs_routing
 def test_triage_complete_answers_with_services_by_road(client):
     data, _ = run_triage(client, {"age": 40, "sex": "male", "complaint": "limb injury",
                                   "location": {"place": "Lancaster"}, "limit": 3}, {}, default="no")
@@ -195,7 +177,6 @@ def test_triage_complete_answers_with_services_by_road(client):
 
 
 # -- route ----------------------------------------------------------------------------------------
-@needs_routing
 def test_route_with_requester_role(client):
     body = {"disposition": "FALLS_LIFT", "location": FALL_FLOOR_AT, "age": 80, "sex": "female"}
     nwas = post(client, "route", {**body, "requester_role": "nwas"})
@@ -208,7 +189,6 @@ def test_route_with_requester_role(client):
     assert any(e["id"] == LANCS_FALLS_LIFT and e["rule"] == "referral_role" for e in walk_in["excluded"])
 
 
-@needs_routing
 def test_route_never_empty_for_an_emergency(client):
     data = post(client, "route", {"disposition": "ED_1H", "location": {"lat": 54.33, "lon": -2.74}}).get_json()
     assert data["services"] and data["services"][0]["type"] == "emergency_department"

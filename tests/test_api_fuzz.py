@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from uec.config import Settings
-from web import create_app
+from tests.conftest import make_app
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
@@ -33,8 +32,7 @@ FIELDS = {
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    var = tmp_path_factory.mktemp("fuzz")
-    app = create_app(Settings.from_env(var_dir=var, database_url=f"sqlite:///{var / 'd.sqlite'}", secure_cookies=False))
+    app = make_app(tmp_path_factory.mktemp("fuzz"))
     app.testing = False  # let the app's own error handlers answer, as in production
     return app.test_client()
 

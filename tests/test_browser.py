@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
 
-from uec.config import Settings
+from tests.conftest import make_app, serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -35,18 +34,8 @@ pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app served by werkzeug on 127.0.0.1 on a free port, in a thread."""
-    from werkzeug.serving import make_server
-
-    from web import create_app
-    var = tmp_path_factory.mktemp("browser")
-    app = create_app(Settings.from_env(var_dir=var, database_url=f"sqlite:///{var / 'directory.sqlite'}",
-                                       secure_cookies=False))
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(5)
+    with serve(make_app(tmp_path_factory.mktemp("browser"))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """A commissioner, in a real browser, signs in, edits a UTC's opening hours, and routing follows."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from directory.store import Store
-from uec.config import Settings
+from tests.conftest import make_app, serve
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _WHY
 
 pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")
@@ -18,21 +17,12 @@ ROUTE = {"disposition": "UTC_4H", "location": {"postcode": "LA9 7RG"}, "age": 30
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from werkzeug.serving import make_server
-
-    from web import create_app
     var = tmp_path_factory.mktemp("browser-admin")
-    url = f"sqlite:///{var / 'directory.sqlite'}"
-    store = Store(url)
+    store = Store(f"sqlite:///{var / 'directory.sqlite'}")
     store.initialise()
     store.create_user("commissioner1", "a long enough password", "commissioner", areas=["South Cumbria"])
-    app = create_app(Settings.from_env(var_dir=var, database_url=url, secure_cookies=False))
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(5)
+    with serve(make_app(var)) as url:
+        yield url
 
 
 def _first_utc(page, server) -> tuple[str, dict]:

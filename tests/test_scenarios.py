@@ -116,7 +116,6 @@ def test_cli_scenarios_run_exits_1_when_any_differ(tmp_path, monkeypatch, capsys
 
 
 def test_bundled_scenarios_pass_on_the_real_directory_with_road_routing(tmp_path):
-    pytest.importorskip("geodata.routing", reason="road routing is on the 'roads' branch until merged")
     from directory.store import Store
     from uec.config import Settings
     from uec.core import UrgentCare

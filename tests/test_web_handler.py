@@ -8,14 +8,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from uec.config import Settings
-from web import create_app
+from tests.conftest import make_app
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    var = tmp_path_factory.mktemp("handler")
-    app = create_app(Settings.from_env(var_dir=var, database_url=f"sqlite:///{var / 'directory.sqlite'}",
-                                       secure_cookies=False))
+    app = make_app(tmp_path_factory.mktemp("handler"))
     app.testing = True
     return app
 
@@ -25,16 +22,6 @@ def client(app):
     return app.test_client()
 
 
-def routing_available() -> bool:
-    try:
-        import geodata.routing  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_routing = pytest.mark.skipif(not routing_available(),
-                                   reason="geodata.routing (branch roads) is not merged yet: no services to route to")
 
 
 class _Forms(HTMLParser):
@@ -334,7 +321,6 @@ def test_outcome_without_services_still_shows_the_disposition(client, app, monke
     assert 'id="services-error"' in out and 'id="new-call"' in out
 
 
-@needs_routing
 def test_fall_journey_ends_with_the_falls_lifting_service_and_services(client):
     resp, asked = answer_all(client, start(client), FALL_YES)
     out = resp.get_data(as_text=True)
@@ -351,7 +337,6 @@ def test_fall_journey_ends_with_the_falls_lifting_service_and_services(client):
     assert 'id="new-call"' in out and 'href="/"' in out
 
 
-@needs_routing
 def test_head_strike_on_anticoagulant_is_not_lifted(client):
     resp, _ = answer_all(client, start(client), {"fall_on_floor": "yes", "fall_head_anticoag": "yes"})
     out = resp.get_data(as_text=True)
@@ -360,7 +345,6 @@ def test_head_strike_on_anticoagulant_is_not_lifted(client):
     assert "Ambulance" in t and "nhsuk-card--care--emergency" in out
 
 
-@needs_routing
 def test_outcome_back_undoes_the_last_answer(client):
     resp, asked = answer_all(client, start(client), FALL_YES)
     out = resp.get_data(as_text=True)
@@ -368,7 +352,6 @@ def test_outcome_back_undoes_the_last_answer(client):
     assert question_id(back) == asked[-1]
 
 
-@needs_routing
 def test_out_of_area_and_approximate_locations_are_flagged(client):
     resp, _ = answer_all(client, start(client, location="PR1"), FALL_YES)
     out = resp.get_data(as_text=True)
