@@ -207,6 +207,17 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
         else:
             per_type[item["type"]] = per_type.get(item["type"], 0) + 1
             chosen.append(item)
+    if need.cls == "ambulance" and chosen and not any(c["type"] == "emergency_department" for c in chosen):
+        # an ambulance disposition always keeps a conveyance option beside any see-and-treat ones
+        ed = next((item for _, item in candidates if item["type"] == "emergency_department"), None)
+        if ed is not None:
+            if len(chosen) >= options.limit:
+                dropped = chosen.pop()
+                excluded.append({"id": dropped["id"], "name": dropped["name"], "rule": "result_limit",
+                                 "reason": "fits, but the nearest emergency department is kept for conveyance",
+                                 "reasons": ["result limit"], "fits": True})
+            excluded[:] = [e for e in excluded if e["id"] != ed["id"]]
+            chosen.append(ed)
     result = SearchResult(chosen, excluded, gaps, ranking)
     if not chosen:
         result.catch_all = True

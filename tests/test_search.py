@@ -171,3 +171,13 @@ def test_travel_limit_depends_on_the_disposition_class():
     ss = [svc("utc", "urgent_treatment_centre"), svc("ed", "emergency_department")]
     r = run(ss, travel={"utc": T(70), "ed": T(100)})
     assert [s["id"] for s in r.services] == ["ed"] and r.excluded[0]["rule"] == "too_far"
+
+
+def test_category_4_offers_see_and_treat_options_but_keeps_an_ed_for_conveyance():
+    cat4 = Need("AMB_CAT4", "ambulance", 180)
+    ss = [svc(f"ucr{i}", "urgent_community_response") for i in range(2)] + \
+         [svc(f"utc{i}", "urgent_treatment_centre") for i in range(2)] + \
+         [svc(f"frail{i}", "sdec_frailty") for i in range(2)] + [svc("ed", "emergency_department")]
+    r = run(ss, need=cat4, requester_role="nwas")
+    types = [s["type"] for s in r.services]
+    assert types[0] == "urgent_community_response" and types[-1] == "emergency_department" and len(types) == 5
