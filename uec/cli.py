@@ -77,17 +77,9 @@ def cmd_create_token(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    from triage import load_rules
-    from triage.lint import lint
-    rules = load_rules(args.rules)
-    problems = lint(rules, run_tests=True)
-    for p in problems:
-        print(p)
-    n_q = sum(len(c.questions) for c in rules.complaints.values())
-    n_r = sum(len(c.rules) for c in rules.complaints.values())
-    print(f"{len(rules.complaints)} complaints, {n_q} questions, {n_r} rules, {len(rules.tests)} tests: "
-          f"{'OK' if not problems else f'{len(problems)} problems'}")
-    return 1 if problems else 0
+    """`uec rules check|test`: the rule set's own linter and tests (triage.cli)."""
+    from triage.cli import main as rules_main
+    return rules_main(["rules", args.action] + (["--rules", str(args.rules)] if args.rules else []))
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
@@ -176,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--name", default="api")
     t.set_defaults(func=cmd_create_token)
     r = sub.add_parser("rules", help="rule set tools")
-    r.add_argument("action", choices=["check"])
+    r.add_argument("action", choices=["check", "test"])
     r.add_argument("--rules", type=Path, default=None)
     r.set_defaults(func=cmd_rules)
     tr = sub.add_parser("triage", help="run one triage request given as JSON")
