@@ -17,10 +17,11 @@ from directory.opening import DAYS, bank_holidays, format_session
 CSV_COLUMNS = ("id", "version", "name", "type", "provider", "address", "postcode", "lat", "lon", "phone_public",
                "phone_professional", "age_min", "age_max", "sex", "referral_routes", "referral_only",
                "last_arrival_minutes", "catchment_lads", "accepts", "access", "status", "closed_reason", "closed_from",
-               "closed_until", "verified_on", "verify_interval_days", "opening", "mobile_bases", "source", "notes")
+               "closed_until", "verified_on", "verify_interval_days", "opening", "mobile_bases", "source", "notes",
+               "catchment_polygon")
 #: accepted on import only: 'yes' confirms that a new point outside LSC is a border service
 OPTIONAL_COLUMNS = ("confirm_outside_lsc",)
-_LISTS = ("referral_routes", "catchment_lads", "accepts")
+_LISTS = ("referral_routes", "catchment_lads", "accepts", "catchment_polygon")  # handled after the loop
 _JSON = ("opening", "mobile_bases")
 _NUMBERS = ("lat", "lon", "age_min", "age_max")
 _INTS = ("last_arrival_minutes", "verify_interval_days")
@@ -40,6 +41,8 @@ def _flat(s: Service) -> dict[str, str]:
     row["referral_only"] = "yes" if s.referral_only else "no"
     row["opening"] = json.dumps(d["opening"], separators=(",", ":"))
     row["mobile_bases"] = json.dumps(d["mobile"]["bases"], separators=(",", ":")) if d["mobile"] else ""
+    polygon = (d["catchment"] or {}).get("polygon")
+    row["catchment_polygon"] = json.dumps(polygon, separators=(",", ":")) if polygon else ""
     return {k: "" if row.get(k) is None else str(row[k]) for k in CSV_COLUMNS}
 
 
@@ -77,7 +80,16 @@ def _unflatten(row: dict[str, str]) -> ParsedRow:
             continue
         data[k] = v or None
     data["referral_routes"] = row.get("referral_routes", "").split() or None
-    data["catchment"] = {"lads": (row.get("catchment_lads") or "").split()} if (row.get("catchment_lads") or "").strip() else None
+    lads = (row.get("catchment_lads") or "").split()
+    polygon_text = (row.get("catchment_polygon") or "").strip()
+    polygon = None
+    if polygon_text:
+        try:
+            polygon = json.loads(polygon_text)
+        except json.JSONDecodeError as exc:
+            errors["catchment_polygon"] = f"is not valid GeoJSON ({exc.msg} at character {exc.pos})"
+    data["catchment"] = ({"lads": lads, **({"polygon": polygon} if polygon else {})}
+                         if lads or polygon else None)
     data["accepts"] = (row.get("accepts") or "").split() or None
     data["confirm_outside_lsc"] = (row.get("confirm_outside_lsc") or "").strip().lower() in ("yes", "true", "1")
     ro = (row.get("referral_only") or "").strip().lower()

@@ -93,6 +93,7 @@ class Service:
     referral_only: bool = False
     last_arrival_minutes: int = 30
     catchment_lads: tuple[str, ...] = ()
+    catchment_polygon: Any = None  # a shapely (Multi)Polygon; with catchment_lads, a caller in either fits
     mobile_bases: tuple[Base, ...] = ()
     accepts: tuple[str, ...] | None = None
     access: str = "site"
@@ -110,6 +111,17 @@ class Service:
     @property
     def mobile(self) -> bool:
         return bool(self.mobile_bases)
+
+    def in_catchment(self, lat: float, lon: float, lad_code: str | None) -> bool:
+        """Whether a caller at this point (in this local authority) may use the service."""
+        if not self.catchment_lads and self.catchment_polygon is None:
+            return True
+        if lad_code is not None and lad_code in self.catchment_lads:
+            return True
+        if self.catchment_polygon is not None:
+            from shapely import Point
+            return bool(self.catchment_polygon.covers(Point(lon, lat)))
+        return False
 
     @property
     def remote(self) -> bool:
@@ -138,7 +150,7 @@ class Service:
             "age_min": self.age_min, "age_max": self.age_max, "sex": self.sex,
             "referral_routes": list(self.referral_routes), "referral_only": self.referral_only,
             "opening": self.opening.to_dict(), "last_arrival_minutes": self.last_arrival_minutes,
-            "catchment": {"lads": list(self.catchment_lads)} if self.catchment_lads else None,
+            "catchment": _catchment_dict(self.catchment_lads, self.catchment_polygon),
             "mobile": {"bases": [{"name": b.name, "postcode": b.postcode, "lat": b.lat, "lon": b.lon}
                                  for b in self.mobile_bases]} if self.mobile_bases else None,
             "accepts": list(self.accepts) if self.accepts is not None else None,
@@ -223,7 +235,20 @@ def service_from_dict(d: Mapping[str, Any], *, version: int = 1, capacity: Capac
         if not accepts:
             errors["accepts"] = "a service must accept at least one disposition class (or leave it empty for the type's default)"
     catchment = get("catchment") or {}
-    lads = tuple((catchment or {}).get("lads") or ())
+    if not isinstance(catchment, Mapping):
+        errors["catchment"] = "must be {lads: [codes]} and/or {polygon: GeoJSON Polygon or MultiPolygon}"
+        catchment = {}
+    lads = tuple(catchment.get("lads") or ())
+    polygon = None
+    if catchment.get("polygon") is not None:
+        try:
+            from shapely.geometry import shape
+            polygon = shape(catchment["polygon"])
+            if polygon.geom_type not in ("Polygon", "MultiPolygon") or polygon.is_empty or not polygon.is_valid:
+                raise ValueError
+        except Exception:
+            errors["catchment.polygon"] = "must be a valid GeoJSON Polygon or MultiPolygon (lon, lat order)"
+            polygon = None
     if known_lads is not None:
         unknown = [x for x in lads if x not in known_lads]
         if unknown:
@@ -265,10 +290,21 @@ def service_from_dict(d: Mapping[str, Any], *, version: int = 1, capacity: Capac
         phone_public=get("phone_public"), phone_professional=get("phone_professional"),
         age_min=age_min, age_max=age_max, sex=sex, referral_routes=routes,
         referral_only=bool(get("referral_only")), last_arrival_minutes=last_arrival,
-        catchment_lads=lads, mobile_bases=tuple(bases), accepts=accepts, access=access, status=status,
+        catchment_lads=lads, catchment_polygon=polygon, mobile_bases=tuple(bases), accepts=accepts, access=access, status=status,
         closed_reason=get("closed_reason"), closed_from=closed_from, closed_until=closed_until,
         source=get("source"), notes=get("notes"), verified_on=verified_on, verify_interval_days=interval,
         capacity=capacity or Capacity(), version=version)
+
+
+def _catchment_dict(lads: tuple[str, ...], polygon: Any) -> dict[str, Any] | None:
+    if not lads and polygon is None:
+        return None
+    out: dict[str, Any] = {"lads": list(lads)}
+    if polygon is not None:
+        import json
+        from shapely.geometry import mapping
+        out["polygon"] = json.loads(json.dumps(mapping(polygon)))  # plain lists, as stored and exported
+    return out
 
 
 def utcnow() -> datetime:

@@ -124,7 +124,7 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
         if route not in s.referral_routes or (s.referral_only and route == "walk_in"):
             fails.append(Failure("referral_role", "does not take referrals from this requester"
                                  + (" (referral only)" if s.referral_only else "")))
-        if s.catchment_lads and origin.lad_code not in s.catchment_lads:
+        if not s.in_catchment(origin.lat, origin.lon, origin.lad_code):
             fails.append(Failure("catchment", "caller is outside its catchment"))
         t = _PHONE if s.remote else travel.get(s.id)
         opens_at = None

@@ -42,7 +42,7 @@ def test_geojson_round_trips_every_bundled_service(seed):
 def test_csv_reports_bad_header_and_cells():
     assert "missing columns" in exports.parse_csv("id,name\nx,y\n")[0][2]["header"]
     text = exports.CSV_COLUMNS and ",".join(exports.CSV_COLUMNS) + "\n" + ",".join(
-        ["a-b", "v1", "N", "urgent_treatment_centre", "P", "A", "PR2 9HT", "north", "-2.7"] + [""] * 17 + ["{bad", "", "", ""]) + "\n"
+        ["a-b", "v1", "N", "urgent_treatment_centre", "P", "A", "PR2 9HT", "north", "-2.7"] + [""] * 17 + ["{bad", "", "", "", ""]) + "\n"
     data, version, errors = exports.parse_csv(text)[0]
     assert set(errors) == {"version", "lat", "opening"}
 

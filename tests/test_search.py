@@ -181,3 +181,24 @@ def test_category_4_offers_see_and_treat_options_but_keeps_an_ed_for_conveyance(
     r = run(ss, need=cat4, requester_role="nwas")
     types = [s["type"] for s in r.services]
     assert types[0] == "urgent_community_response" and types[-1] == "emergency_department" and len(types) == 5
+
+
+def test_catchment_by_polygon_or_local_authority():
+    square = {"type": "Polygon", "coordinates": [[[-2.8, 53.7], [-2.6, 53.7], [-2.6, 53.8], [-2.8, 53.8], [-2.8, 53.7]]]}
+    inside = svc("poly", "urgent_treatment_centre", catchment={"polygon": square})
+    assert inside.in_catchment(53.76, -2.70, None) and not inside.in_catchment(54.1, -3.2, None)
+    both = svc("both", "urgent_treatment_centre", catchment={"lads": ["E07000027"], "polygon": square})
+    assert both.in_catchment(54.1, -3.2, "E07000027") and both.in_catchment(53.76, -2.70, "E07000123")
+    far = Origin(54.1, -3.2, "E07000031", "South Cumbria")
+    r = search([inside, svc("ed", "emergency_department")], UTC_4H, far, MONDAY_NOON,
+               travel={"poly": T(10), "ed": T(20)}, rankings=RANK)
+    assert r.excluded[0] == r.excluded[0] | {"id": "poly", "rule": "catchment"}
+    assert service_from_dict(inside.to_dict()).to_dict() == inside.to_dict()
+
+
+def test_bad_catchment_polygon_names_the_field():
+    import pytest as _pytest
+    from directory.model import ServiceError
+    with _pytest.raises(ServiceError) as exc:
+        svc("bad", "urgent_treatment_centre", catchment={"polygon": {"type": "Point", "coordinates": [0, 0]}})
+    assert "catchment.polygon" in exc.value.errors
