@@ -262,3 +262,41 @@ def test_points_inside_postcode_district():
                 failures.append(f"{label}: {postcode} point is {dist:.0f} m outside {district}")
     assert not missing, f"no district polygon for: {missing}"
     assert not failures, "points outside their postcode district:\n" + "\n".join(failures)
+
+
+def test_gp_out_of_hours_cover_the_night_after_a_bank_holiday():
+    """Every GP OOH base keeps running from the bank holiday into the next morning (it is the OOH period)."""
+    from directory.opening import OpeningTimes
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    weekday = datetime(2025, 8, 27, 11, 0, tzinfo=ZoneInfo("Europe/London"))  # Wed, GP core hours
+    tue_after_bh = datetime(2025, 8, 26, 3, 0, tzinfo=ZoneInfo("Europe/London"))  # Mon 25 Aug 2025 was a bank holiday
+    for svc in (s for s in services() if s["type"] == "gp_out_of_hours"):
+        opening = OpeningTimes.from_dict(svc["opening"])
+        assert opening.is_open(tue_after_bh), f"{svc['id']}: closed at 03:00 after a bank holiday"
+        assert not opening.is_open(weekday), f"{svc['id']}: open in GP core hours"
+
+
+def test_ooh_base_in_each_locality():
+    """NHS 111 can book a GP out-of-hours base in every locality whose provider was found."""
+    ooh = {s["id"] for s in services() if s["type"] == "gp_out_of_hours"}
+    assert {"ooh-morecambe", "ooh-barrow", "ooh-kendal", "ooh-preston", "ooh-chorley", "ooh-burnley",
+            "ooh-blackpool-whitegate"} <= ooh
+    assert by_id("ooh-morecambe")["postcode"] == "LA4 5NN"
+    assert all(by_id(sid)["referral_only"] and "walk_in" not in by_id(sid)["referral_routes"] for sid in ooh)
+
+
+def test_blackburn_with_darwen_has_no_falls_lifting_claimed():
+    """No lifting service was found for Blackburn with Darwen: none may claim it until one is confirmed."""
+    bwd = "E06000008"
+    for svc in (s for s in services() if s["type"] == "falls_lifting"):
+        assert bwd not in (svc["catchment"] or {}).get("lads", []), svc["id"]
+        assert bwd not in svc["mobile"]["area_lads"], svc["id"]
+    assert "Blackburn with Darwen is NOT covered" in by_id("progress-falls-lifting")["notes"]
+    assert bwd in by_id("ucr-pennine")["catchment"]["lads"]
+
+
+def test_blackburn_utc_is_over_16s_and_24_7():
+    utc = by_id("rbh-utc")
+    assert utc["age_min"] == 16 and utc["opening"] == {"always": True}
