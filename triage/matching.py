@@ -17,7 +17,8 @@ CLEAR_LEAD = 6.0
 # below CONFIDENT_SCORE, so it can only rank candidates.
 CONTAINED = 97.0
 PARTIAL_MAX = 80.0
-OUT_OF_ORDER = 85.0       # every word of a phrase, in another order: just below CONFIDENT_SCORE
+APART = 85.0              # every word of a phrase, but not said as that phrase: just below CONFIDENT_SCORE
+MISSING_FILLER = 1.0      # a phrase's filler word the caller did not say ("pain in chest" for "pain in my chest")
 WHOLE_TYPO = 85.0         # whole-text similarity this high is a misspelling or spacing ("nose bleed")
 SHORT_PHRASE = 3          # phrases this short ("od", "af", "uti", "d&v") match only as whole words
 FUZZY_WORD = 80.0         # a misspelt word ("throte") stands for a known one at this similarity
@@ -25,7 +26,8 @@ FUZZY_WORD = 80.0         # a misspelt word ("throte") stands for a known one at
 # Lay spellings folded before matching, so "cant breath" meets "can't breathe".
 _FOLD = [
     (r"\bcan'?t\b|\bcannot\b|\bcnt\b", "cant"), (r"\bwon'?t\b", "wont"), (r"\bbreath\b", "breathe"),
-    (r"\bbreathin\b", "breathing"), (r"\bdoesn'?t\b", "doesnt"), (r"\bi'?ve\b", "ive"),
+    (r"\bbreathin\b", "breathing"), (r"\b(does|do|did|is|was|has|have|are|were|would|could)n'?t\b", r"\1nt"),
+    (r"\bi'?ve\b", "ive"),
     (r"\bhes\b|\bhe'?s\b|\bshes\b|\bshe'?s\b", "person"), (r"\bmum\b|\bdad\b|\bnan\b|\bgrandad\b", "person"),
     # a gestation said first ("36 weeks and bleeding", "at 30 wks") is a pregnancy
     (r"^(person |im |i am |at )?([4-9]|[1-3][0-9]|4[0-2]) ?(weeks?|wks?)\b(?! old| ago| of| pregnant)",
@@ -39,7 +41,7 @@ _FOLD = [
 _FILLER = frozenset("""
 a an the my me i im ive his her him he she person they their our your its it s in on of and or to with at
 for from by got has have had been be is am are was were very really so just quite all
-this that these there some today now since
+this that these there some today now since after when then but as if while because also
 """.split())
 
 # Words that on their own say something is wrong but not what: callers' words made only of these
@@ -50,6 +52,8 @@ help please badly bad rough awful terrible rubbish funny wrong right well good n
 swollen swelling bleeding emergency urgent problem problems something
 gone going went come came keeps keep get getting
 """.split())
+
+_NEGATION = frozenset("not no cant wont dont doesnt didnt isnt never".split())
 
 # Context complaints and the plain symptoms their pathway's own questions already cover (read from
 # the rule files' questions, e.g. pregnancy_problems asks about headache, vomiting, tummy pain,
@@ -70,6 +74,7 @@ CONTEXT_COVERS: dict[str, frozenset[str]] = {
     "repeat_medication": frozenset({"diabetes", "seizure"}),
     "allergic_reaction": frozenset({"bites_stings"}),
     "seizure": frozenset({"fever_child", "fever_adult"}),
+    "chest_pain": frozenset({"diarrhoea_vomiting"}),  # asks about being sick with the pain
 }
 
 
@@ -105,9 +110,9 @@ class _Index:
     texts: list[str]
     phrases: list[_Phrase]
     by_word: dict[str, list[int]]   # meaningful word -> phrases (not short ones) holding it
-    owners: dict[str, frozenset[str]]  # meaningful word -> complaints whose phrases use it
     short: list[int]
     vocab: list[str]                # meaningful words long enough to be misspelt
+    urgency: dict[str, int]         # complaint -> its most urgent default outcome (lower is sooner)
 
 
 _INDEX: dict[int, _Index] = {}
@@ -135,30 +140,32 @@ def _index(rules: RuleSet) -> _Index:
             for w in p.content:
                 by_word.setdefault(w, []).append(i)
     vocab = sorted(w for w in by_word if len(w) >= 4)
-    owners: dict[str, set[str]] = {}
-    for p in phrases:
-        for w in p.content:
-            owners.setdefault(w, set()).add(p.owner)
-    idx = _Index(rules, [p.text for p in phrases], phrases, by_word, {w: frozenset(o) for w, o in owners.items()},
-                 [i for i, p in enumerate(phrases) if p.short], vocab)
+    urgency = {c.id: min((rules.dispositions[d.disposition].urgency for d in c.defaults
+                          if d.disposition in rules.dispositions), default=99)
+               for c in rules.complaints.values()}
+    idx = _Index(rules, [p.text for p in phrases], phrases, by_word,
+                 [i for i, p in enumerate(phrases) if p.short], vocab, urgency)
     _INDEX[id(rules)] = idx
     return idx
 
 
-def _word_matches(words: list[str], idx: _Index) -> dict[str, tuple[float, int]]:
-    """Known word -> (similarity, position of the caller's word it stands for)."""
-    out: dict[str, tuple[float, int]] = {}
+def _word_matches(words: list[str], idx: _Index) -> dict[str, tuple[float, tuple[int, ...]]]:
+    """Known word -> (similarity, positions of the caller's words it stands for)."""
+    out: dict[str, tuple[float, tuple[int, ...]]] = {}
     for pos, w in enumerate(words):
         if w in _FILLER:
             continue
         if w in idx.by_word:
-            out[w] = (100.0, pos)
+            out.setdefault(w, (100.0, (pos,)))
         elif len(w) >= 5:  # a word we do not know, long enough to tell a misspelling from another word
             for known, sim, _ in process.extract(w, idx.vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD,
                                                  limit=5):
                 # same first letter: "crash" must not stand for "rash"
-                if known != w and known[0] == w[0] and sim > out.get(known, (0.0, 0))[0]:
-                    out[known] = (sim, pos)
+                if known != w and known[0] == w[0] and sim > out.get(known, (0.0, ()))[0]:
+                    out[known] = (sim, (pos,))
+        # two words written as one in the rules ("tummy ache" for "tummyache", "nose bleed")
+        if pos + 1 < len(words) and (joined := w + words[pos + 1]) in idx.by_word:
+            out.setdefault(joined, (100.0, (pos, pos + 1)))
     return out
 
 
@@ -173,13 +180,14 @@ class _Best:
     score: float
     exact: bool
     covered: frozenset[int]     # positions of the caller's words the phrase accounts for
+    ordered: bool               # the phrase's words came in the phrase's own order
     phrase: _Phrase
 
 
-def _scores(query: str, idx: _Index) -> dict[int, tuple[float, frozenset[int]]]:
-    """Phrase index -> (score, caller's word positions it covers), for phrases worth ranking."""
+def _scores(query: str, idx: _Index) -> dict[int, tuple[float, frozenset[int], bool]]:
+    """Phrase index -> (score, caller's word positions it covers, said in order), for phrases worth ranking."""
     words = query.split()
-    out: dict[int, tuple[float, frozenset[int]]] = {}
+    out: dict[int, tuple[float, frozenset[int], bool]] = {}
     # whole-text similarity catches typos in short texts ("sore throte") and reordered words
     whole = np.maximum(process.cdist([query], idx.texts, scorer=fuzz.ratio)[0],
                        process.cdist([query], idx.texts, scorer=fuzz.token_sort_ratio)[0] * 0.95)
@@ -187,7 +195,7 @@ def _scores(query: str, idx: _Index) -> dict[int, tuple[float, frozenset[int]]]:
     whole = np.where(whole >= WHOLE_TYPO, whole, whole * 0.6)
     for i in np.nonzero(whole >= 40)[0]:
         if not idx.phrases[i].short:
-            out[int(i)] = (float(whole[i]), frozenset())
+            out[int(i)] = (float(whole[i]), frozenset(), True)
     # short phrases: the caller's words must hold them as whole words, in order
     padded = f" {query} "
     for i in idx.short:
@@ -195,31 +203,55 @@ def _scores(query: str, idx: _Index) -> dict[int, tuple[float, frozenset[int]]]:
         at = padded.find(f" {p.text} ")
         if at >= 0:
             start = padded[:at].count(" ")
-            out[i] = (CONTAINED, frozenset(range(start, start + len(p.words))))
+            out[i] = (CONTAINED, frozenset(range(start, start + len(p.words))), True)
     # longer phrases: how many of their meaningful words the caller used (misspelt ones count less)
     known = _word_matches(words, idx)
     touched: set[int] = set()
     for w in known:
         touched.update(idx.by_word[w])
     wordset = set(words)
-    n_said = max(1, sum(w not in _FILLER for w in wordset))
+    said = sum(_weight(w) for w in wordset if w not in _FILLER) or 1.0
     for i in touched:
         p = idx.phrases[i]
         got = [known[w] for w in p.content if w in known]
         if len(got) == len(p.content):
             penalty = sum(0.25 * (100.0 - sim) + 2.0 for sim, _ in got if sim < 100.0)
-            penalty += sum(1.0 for w in p.filler if w not in wordset)
+            penalty += sum(MISSING_FILLER for w in p.filler if w not in wordset)
             s = CONTAINED - penalty
-            if any(a[1] > b[1] for a, b in zip(got, got[1:])):
-                # the words, but in another order ("hot swollen red" is not "red hot"): a candidate only
-                s = min(s, OUT_OF_ORDER)
+            if not _together(p, got, words):
+                s = min(s, APART)
         else:
-            # half for how much of the phrase the caller said, half for how much of the caller's words it explains
-            s = PARTIAL_MAX * sum(sim for sim, _ in got) / 200.0 * (1.0 / len(p.content) + 1.0 / n_said)
-        covered = frozenset(pos for _, pos in got if words[pos] not in _VAGUE)
-        if s >= out.get(i, (0.0, None))[0]:
-            out[i] = (s, covered)
+            # half for how much of the phrase the caller said, half for how much of the caller's words
+            # it explains, telling words counting more than "hurts" or "cant"
+            hit = sum(sim / 100.0 * _weight(words[at[0]]) for sim, at in got)
+            s = PARTIAL_MAX / 2.0 * (hit / sum(_weight(w) for w in p.content) + hit / said)
+        covered = frozenset(q for _, at in got for q in at if words[q] not in _VAGUE)
+        if s >= out.get(i, (0.0,))[0]:
+            out[i] = (s, covered, _in_order(got))
     return out
+
+
+def _together(p: _Phrase, got: list[tuple[float, tuple[int, ...]]], words: list[str]) -> bool:
+    """Whether the caller said a phrase's telling words as a phrase: in its order, or reordered
+    only around filler ("arm is broken" for "broken arm"), not scattered ("hot swollen red" is
+    not "red hot")."""
+    at = [q for (_, pos), w in zip(got, p.content) if w not in _VAGUE for q in pos[:1]]
+    if len(at) < 2:
+        return True
+    if at == sorted(at):
+        return True
+    between = set(range(min(at), max(at) + 1)) - set(at)
+    return all(words[q] in _FILLER for q in between)
+
+
+def _in_order(got: list[tuple[float, tuple[int, ...]]]) -> bool:
+    at = [pos[0] for _, pos in got]
+    return at == sorted(at)
+
+
+def _weight(word: str) -> float:
+    """How much a word says about what is wrong: "hurts" and "cant" little, "filling" a lot."""
+    return 0.3 if word in _VAGUE or word in _NEGATION else 1.0
 
 
 def _is_vague(query: str) -> bool:
@@ -229,12 +261,13 @@ def _is_vague(query: str) -> bool:
 def _resolve(tier: list[_Best]) -> _Best | None:
     """The complaint clearly meant among those that all matched the caller's words well, if any.
 
-    The longest reading wins: a complaint whose phrase accounts for every telling word another's
-    does and more ("tooth abscess" over "abscess", "boiling hot" over "boiling"). Then a context
+    The longest reading wins: a complaint whose phrase, said in its own order, accounts for every
+    telling word another's does and more ("tooth abscess" over "abscess", "boiling hot" over "boiling"). Then a context
     complaint beats the symptoms its pathway covers (CONTEXT_COVERS)."""
     if len(tier) == 1:
         return tier[0]
-    keep = [b for b in tier if not any(a is not b and b.covered and b.covered < a.covered for a in tier)]
+    keep = [b for b in tier if not any(a is not b and a.ordered and b.covered and b.covered < a.covered
+                                       for a in tier)]
     if len(keep) == 1:
         return keep[0]
     ids = {b.phrase.owner for b in keep}
@@ -260,7 +293,7 @@ def match_complaint(text: str, rules: RuleSet, *, limit: int = 5, age: float | N
         return None, []
     idx = _index(rules)
     best: dict[str, _Best] = {}
-    for i, (score, covered) in _scores(query, idx).items():
+    for i, (score, covered, ordered) in _scores(query, idx).items():
         p = idx.phrases[i]
         if not _applies(rules.complaints[p.owner], age, sex):
             continue
@@ -268,12 +301,15 @@ def match_complaint(text: str, rules: RuleSet, *, limit: int = 5, age: float | N
         s = round(min(100.0, score + (4.0 if exact else 0.0)), 1)
         b = best.get(p.owner)
         if b is None or (s, exact, len(covered)) > (b.score, b.exact, len(b.covered)):
-            best[p.owner] = _Best(s, exact, covered, p)
+            best[p.owner] = _Best(s, exact, covered, ordered, p)
     if not best:
         return None, []
-    # ties: the more specific phrase, then context complaints (CONTEXT_COVERS) first
-    order = sorted(best.values(), key=lambda b: (-b.score, not b.exact, -len(b.covered),
-                                                 b.phrase.owner not in CONTEXT_COVERS, b.phrase.owner))
+    # equal scores: the more urgent complaint first (judged by the outcome its pathway gives when no
+    # red flag is found: chest pain's "clinician within 1 hour" before vomiting's "within 12 hours"),
+    # then the phrase accounting for more of the caller's words, then context complaints
+    order = sorted(best.values(), key=lambda b: (-b.score, not b.exact, idx.urgency[b.phrase.owner],
+                                                 -len(b.covered), b.phrase.owner not in CONTEXT_COVERS,
+                                                 b.phrase.owner))
     top = order[0]
     confident = top.exact and not (len(order) > 1 and order[1].exact)
     if not confident and top.score >= CONFIDENT_SCORE:
@@ -283,7 +319,7 @@ def match_complaint(text: str, rules: RuleSet, *, limit: int = 5, age: float | N
             confident = True
             if meant is not top:  # shown first, with the tier's best score
                 order.remove(meant)
-                order.insert(0, _Best(top.score, meant.exact, meant.covered, meant.phrase))
+                order.insert(0, _Best(top.score, meant.exact, meant.covered, meant.ordered, meant.phrase))
     # vague words alone ("pain", "feeling unwell") are never enough; a rule file's own
     # several-word phrase typed exactly ("bleeding badly") still is
     if _is_vague(query) and not (top.exact and order[0] is top and " " in query):
