@@ -21,6 +21,7 @@ APART = 85.0              # every word of a phrase, but not said as that phrase:
 MISSING_FILLER = 1.0      # a phrase's filler word the caller did not say ("pain in chest" for "pain in my chest")
 WHOLE_TYPO = 85.0         # whole-text similarity this high is a misspelling or spacing ("nose bleed")
 SHORT_PHRASE = 3          # phrases this short ("od", "af", "uti", "d&v") match only as whole words
+STEMMED = 95.0            # an inflected form ("hitting") stands for its known word ("hit") at this similarity
 FUZZY_WORD = 80.0         # a misspelt word ("throte") stands for a known one at this similarity
 
 # Lay spellings folded before matching, so "cant breath" meets "can't breathe".
@@ -149,6 +150,17 @@ def _index(rules: RuleSet) -> _Index:
     return idx
 
 
+def _stem(word: str, idx: _Index) -> str | None:
+    """A known word this unknown one is an inflection of, if any."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            for cand in (base, base + "e", base[:-1] if len(base) > 3 and base[-1] == base[-2] else ""):
+                if cand and cand in idx.by_word:
+                    return cand
+    return None
+
+
 def _word_matches(words: list[str], idx: _Index) -> dict[str, tuple[float, tuple[int, ...]]]:
     """Known word -> (similarity, positions of the caller's words it stands for)."""
     out: dict[str, tuple[float, tuple[int, ...]]] = {}
@@ -157,6 +169,9 @@ def _word_matches(words: list[str], idx: _Index) -> dict[str, tuple[float, tuple
             continue
         if w in idx.by_word:
             out.setdefault(w, (100.0, (pos,)))
+        elif (stem := _stem(w, idx)) is not None:  # unknown "vomitted" for "vomit"; known words keep
+            # their own sense ("burning" is not "burn")
+            out.setdefault(stem, (STEMMED, (pos,)))
         elif len(w) >= 5:  # a word we do not know, long enough to tell a misspelling from another word
             for known, sim, _ in process.extract(w, idx.vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD,
                                                  limit=5):
