@@ -146,6 +146,8 @@ def _index(rules: RuleSet) -> _Index:
                for c in rules.complaints.values()}
     idx = _Index(rules, [p.text for p in phrases], phrases, by_word,
                  [i for i, p in enumerate(phrases) if p.short], vocab, urgency)
+    if len(_INDEX) >= 8:  # rule sets reloaded by the admin: do not keep every old one alive
+        _INDEX.clear()
     _INDEX[id(rules)] = idx
     return idx
 
