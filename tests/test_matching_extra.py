@@ -1,11 +1,7 @@
 """Matcher behaviour beyond the phrase corpus: whole-word short synonyms, two-concept calls, vague words, speed."""
 from __future__ import annotations
 
-import csv
 import re
-import statistics
-import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -159,16 +155,3 @@ def test_any_text_gives_sane_ranked_candidates(words, age, sex):
     for c in candidates:  # a short synonym only ever matched as whole words
         if len(fold(c.matched)) <= SHORT_PHRASE:
             assert _has_words(folded, fold(c.matched)) or folded == fold(c.matched), (text, c)
-
-
-def test_matching_is_fast():
-    with (Path(__file__).parent / "data" / "caller_phrases.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    match_complaint("warm the index", RULES)
-    times = []
-    for row in rows:
-        t = time.perf_counter()
-        match_complaint(row["phrase"], RULES, age=float(row["age"]), sex=row["sex"])
-        times.append(time.perf_counter() - t)
-    # about 0.5 ms each on the 2-core build machine; the median is robust to a busy machine
-    assert statistics.median(times) < 0.005, f"median {statistics.median(times) * 1000:.2f} ms"
