@@ -147,6 +147,18 @@ def _if_match() -> int | None | str:
         return "bad"
 
 
+def _service_or_error(service_id: str, allowed, action: str):
+    """The service, or the 404/403 response that explains why this user cannot `action` it."""
+    try:
+        current = _care().store.get(service_id)
+    except NotFound:
+        return _error(404, "not found", message=f"no service {service_id!r}; GET /api/v1/services lists them, "
+                                               "POST /api/v1/services creates one")
+    if not allowed(g.api_user, current):
+        return _forbidden(action)
+    return current
+
+
 # -- routes ---------------------------------------------------------------------------------
 @bp.get("/services/<service_id>")
 def get_service(service_id: str):
@@ -181,12 +193,9 @@ def create_service():
 @auth.token_required
 def put_service(service_id: str):
     store = _care().store
-    try:
-        current = store.get(service_id)
-    except NotFound:
-        return _error(404, "not found", message=f"no service {service_id!r}; create it with POST /api/v1/services")
-    if not auth.can_edit_service(g.api_user, current):
-        return _forbidden(f"edit {service_id!r}")
+    current = _service_or_error(service_id, auth.can_edit_service, f"edit {service_id!r}")
+    if not isinstance(current, Service):
+        return current
     expected = _if_match()
     if expected is None:
         return _error(428, "precondition required",
@@ -224,12 +233,9 @@ def put_service(service_id: str):
 @auth.token_required
 def put_capacity(service_id: str):
     store = _care().store
-    try:
-        current = store.get(service_id)
-    except NotFound:
-        return _error(404, "not found", message=f"no service {service_id!r}")
-    if not auth.can_set_capacity(g.api_user, current):
-        return _forbidden(f"set the capacity of {service_id!r}")
+    current = _service_or_error(service_id, auth.can_set_capacity, f"set the capacity of {service_id!r}")
+    if not isinstance(current, Service):
+        return current
     body = _body()
     if body is None:
         return _field_errors({"body": "must be a JSON object like {\"status\": \"amber\", \"reset_minutes\": 240}"})
