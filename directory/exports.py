@@ -98,20 +98,14 @@ def _unflatten(row: dict[str, str]) -> ParsedRow:
     data["referral_only"] = ro in ("yes", "true", "1")
     bases = data.pop("mobile_bases", None)
     data["mobile"] = {"bases": bases} if bases else None
-    for k in _NUMBERS:
-        if data.get(k) is not None:
-            try:
-                data[k] = float(data[k])
-            except ValueError:
-                errors[k] = f"{data[k]!r} is not a number"
-                data[k] = None
-    for k in _INTS:
-        if data.get(k) is not None:
-            try:
-                data[k] = int(data[k])
-            except ValueError:
-                errors[k] = f"{data[k]!r} is not a whole number"
-                data[k] = None
+    for keys, convert, what in ((_NUMBERS, float, "a number"), (_INTS, int, "a whole number")):
+        for k in keys:
+            if data.get(k) is not None:
+                try:
+                    data[k] = convert(data[k])
+                except ValueError:
+                    errors[k] = f"{data[k]!r} is not {what}"
+                    data[k] = None
     version = None
     raw_version = data.pop("version", None)
     if raw_version:

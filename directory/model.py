@@ -37,12 +37,16 @@ _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 
 
-class ServiceError(ValueError):
-    """A service record is invalid: `errors` maps each bad field to what to fix."""
+class FieldErrors(ValueError):
+    """Input the directory cannot accept: `errors` maps each bad field to what to fix."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: Mapping[str, str]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class ServiceError(FieldErrors):
+    """A service record is invalid."""
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,15 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
-from directory.model import REQUESTER_ROLES
+from directory.model import REQUESTER_ROLES, FieldErrors
 from directory.opening import DAYS, LONDON, is_bank_holiday, next_bank_holiday
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "scenarios.yaml"
 FIELDS = ("disposition", "postcode", "place", "age", "sex", "requester_role", "when", "expect", "notes")
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be run; `errors` maps each bad field to what to fix."""
-
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+class ScenarioError(FieldErrors):
+    """A scenario that cannot be run."""
 
 
 @dataclass(frozen=True)
