@@ -15,6 +15,7 @@ from geodata.postcodes import Gazetteer
 
 REPO = Path(__file__).resolve().parents[1]
 LSOA_CSV = REPO.parent / "shared" / "data" / "lsoa" / "lsc_lsoa.csv"
+pytestmark = pytest.mark.skipif(not LSOA_CSV.exists(), reason=f"shared open data not found at {LSOA_CSV}")
 ONSPD_HEADER = ["pcd", "pcd2", "pcds", "dointr", "doterm", "usertype", "oseast1m", "osnrth1m", "osgrdind",
                 "oslaua", "lat", "long"]
 
