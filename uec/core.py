@@ -15,6 +15,7 @@ from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
 from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
 from uec.config import Settings
+from uec.intelligence.outcomes import outcome_log
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
 
@@ -52,6 +53,7 @@ class UrgentCare:
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self.recorder = outcome_log(self)
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
@@ -168,6 +170,7 @@ class UrgentCare:
         out = {**head, "status": "complete", "outcome": result.as_dict()}
         if location is not None:
             out.update(self._route(result.disposition.code, location, at, Patient(age, sex), role, limit))
+            self.recorder.outcome("triage", out, age=age)
         else:
             out["services"] = []
             out["note"] = "give a location to get the nearest appropriate open services"
@@ -197,6 +200,7 @@ class UrgentCare:
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
         out = self._route(code, location, at, Patient(age, sex), role, limit)
+        self.recorder.outcome("route", out, age=age)
         if geometry:
             for svc in out["services"]:
                 if svc.get("travel_direction") != "phone":
