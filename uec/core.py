@@ -255,32 +255,8 @@ class UrgentCare:
                  thresholds: tuple[float, ...] = (15, 30, 45, 60)) -> dict[str, Any]:
         """Share of people (and of the most deprived fifth) within N minutes by road of a service
         of `service_type` that is open when they would arrive at `at`."""
-        from geodata.coverage import coverage
-        if service_type not in SERVICE_TYPES:
-            raise InputError({"type": f"must be one of {', '.join(SERVICE_TYPES)}"})
-        at = at or utcnow()
-        snap = self.snapshot()
-        today = at.date()
-        candidates = [s for s in snap.services if s.type == service_type and s.status_at(today) == "active"]
-
-        def minutes_to_nearest(lat: float, lon: float) -> float | None:
-            keys = [f"{s.id}#base{i}" for s in candidates for i in range(len(s.mobile_bases))] + \
-                   [s.id for s in candidates if not s.mobile]
-            travel = snap.fields.travel(lat, lon, ids=keys)
-            best = None
-            for s in candidates:
-                ks = [f"{s.id}#base{i}" for i in range(len(s.mobile_bases))] if s.mobile else [s.id]
-                for k in ks:
-                    tr = travel.get(k)
-                    if tr is None:
-                        continue
-                    arrival = at if s.mobile else at + timedelta(minutes=tr.minutes)
-                    if s.opening.is_open(arrival) and (best is None or tr.minutes < best):
-                        best = tr.minutes
-            return best
-
-        result = coverage(minutes_to_nearest, thresholds=thresholds)
-        return {"type": service_type, "at": at.isoformat(), "services": len(candidates), **result}
+        from uec.intelligence.coverage import coverage_figures  # cached per directory version and slot
+        return coverage_figures(self, service_type, at=at or utcnow(), thresholds=thresholds)
 
     # -- catalogues -----------------------------------------------------------------------
     def complaints(self) -> list[dict[str, Any]]:
