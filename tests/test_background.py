@@ -82,8 +82,8 @@ def test_gap_log_anonymous_only_near_now_trusted_any_date(app):
     assert _gap_rows(care) == [], "an anonymous call about a far date wrote gap rows"
     assert client.post("/api/v1/route", json=ROUTE).status_code == 200  # now
     near = _gap_rows(care)
-    care.store.create_user("dispatch1", "a-long-password-1", "viewer")
-    token = care.store.create_token("dispatch1")
+    care.accounts.create_user("dispatch1", "a-long-password-1", "viewer")
+    token = care.accounts.create_token("dispatch1")
     r = client.post("/api/v1/route", json={**ROUTE, "at": far}, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200
     rows = _gap_rows(care)

@@ -26,7 +26,7 @@ def _caller() -> dict | None:
     """The API key's user, if one is presented."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        return _care().store.user_for_token(auth[7:].strip())
+        return _care().accounts.user_for_token(auth[7:].strip())
     return None
 
 
