@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from directory import tables as t
-from tests.admin_fixtures import app, signed_in, store  # noqa: F401  (fixtures)
+from tests.admin_fixtures import accounts, app, signed_in, store  # noqa: F401  (fixtures)
 
 POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\b")
 
@@ -128,7 +128,7 @@ def test_dashboard_figures_agree_with_the_rows(filled):
 def test_summary_api_needs_a_viewer_and_names_bad_fields(filled):
     c = filled.test_client()
     assert c.get("/api/v1/intelligence/summary").status_code == 401
-    token = filled.extensions["uec"].store.create_token("viewer")
+    token = filled.extensions["uec"].accounts.create_token("viewer")
     h = {"Authorization": f"Bearer {token}"}
     s = c.get("/api/v1/intelligence/summary?place=Lancashire", headers=h).get_json()
     assert s["calls"] > 0 and set(s["by_place"]) == {"Lancashire"} and len(s["by_hour"]) == 24

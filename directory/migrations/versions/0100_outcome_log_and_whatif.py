@@ -1,14 +1,14 @@
 """outcome log (no patient details) and saved what-if scenarios
 
 Revision ID: 0100
-Revises: 0001
+Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0100'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
