@@ -16,6 +16,7 @@ from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
 from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
 from uec.config import Settings
+from uec.intelligence.outcomes import outcome_log
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
 
@@ -54,6 +55,7 @@ class UrgentCare:
         self.engine = Engine(self.rules)
         self.base_rankings = Rankings.load()
         self._init_background()
+        self.recorder = outcome_log(self)
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
@@ -224,6 +226,7 @@ class UrgentCare:
         out = {**head, "status": "complete", "outcome": result.as_dict()}
         if location is not None:
             out.update(self._route(result.disposition.code, location, at, Patient(age, sex), role, limit))
+            self.recorder.outcome("triage", out, age=age)
         else:
             out["services"] = []
             out["note"] = "give a location to get the nearest appropriate open services"
@@ -253,6 +256,7 @@ class UrgentCare:
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
         out = self._route(code, location, at, Patient(age, sex), role, limit, trusted=trusted)
+        self.recorder.outcome("route", out, age=age)
         if geometry:
             for svc in out["services"]:
                 if svc.get("travel_direction") != "phone":
@@ -304,32 +308,8 @@ class UrgentCare:
                  thresholds: tuple[float, ...] = (15, 30, 45, 60)) -> dict[str, Any]:
         """Share of people (and of the most deprived fifth) within N minutes by road of a service
         of `service_type` that is open when they would arrive at `at`."""
-        from geodata.coverage import coverage
-        if service_type not in SERVICE_TYPES:
-            raise InputError({"type": f"must be one of {', '.join(SERVICE_TYPES)}"})
-        at = at or utcnow()
-        snap = self.snapshot()
-        today = at.date()
-        candidates = [s for s in snap.services if s.type == service_type and s.status_at(today) == "active"]
-
-        def minutes_to_nearest(lat: float, lon: float) -> float | None:
-            keys = [f"{s.id}#base{i}" for s in candidates for i in range(len(s.mobile_bases))] + \
-                   [s.id for s in candidates if not s.mobile]
-            travel = snap.fields.travel(lat, lon, ids=keys)
-            best = None
-            for s in candidates:
-                ks = [f"{s.id}#base{i}" for i in range(len(s.mobile_bases))] if s.mobile else [s.id]
-                for k in ks:
-                    tr = travel.get(k)
-                    if tr is None:
-                        continue
-                    arrival = at if s.mobile else at + timedelta(minutes=tr.minutes)
-                    if s.opening.is_open(arrival) and (best is None or tr.minutes < best):
-                        best = tr.minutes
-            return best
-
-        result = coverage(minutes_to_nearest, thresholds=thresholds)
-        return {"type": service_type, "at": at.isoformat(), "services": len(candidates), **result}
+        from uec.intelligence.coverage import coverage_figures  # cached per directory version and slot
+        return coverage_figures(self, service_type, at=at or utcnow(), thresholds=thresholds)
 
     # -- catalogues -----------------------------------------------------------------------
     def complaints(self) -> list[dict[str, Any]]:
