@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             raw.close()
         figs = Figures(care.store.engine, lambda: care.snapshot().services)
+        t1 = time.perf_counter()  # a running server has these loaded: not a figure's cost
+        care.snapshot()
+        from geodata.areas import Areas
+        Areas.default().area_of(53.76, -2.70)
+        print(f"warm-up (directory snapshot, areas): {time.perf_counter() - t1:.1f} s")
         year = Filters(date.today().replace(year=date.today().year - 1), date.today())
         worst = 0.0
         for label, f in (("whole year", year), ("year, Blackpool", Filters(year.start, year.end, "Blackpool")),

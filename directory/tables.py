@@ -109,6 +109,7 @@ outcomes = Table(
     Index("ix_outcomes_hour", "hour"),
     Index("ix_outcomes_day_place", "day", "place"),
     Index("ix_outcomes_cls_day", "cls", "day"),
+    Index("ix_outcomes_type_day_hour", "first_type", "day", "local_hour"),
 )
 
 whatif_scenarios = Table(

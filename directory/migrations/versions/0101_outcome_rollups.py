@@ -35,10 +35,14 @@ def upgrade():
         sa.Column('calls', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('day', 'lad', 'place', 'local_hour'),
     )
+    with op.batch_alter_table('outcomes', schema=None) as batch_op:  # the hour figure filtered by service type
+        batch_op.create_index('ix_outcomes_type_day_hour', ['first_type', 'day', 'local_hour'], unique=False)
     from uec.intelligence.rollup import rebuild
     rebuild(op.get_bind())
 
 
 def downgrade():
+    with op.batch_alter_table('outcomes', schema=None) as batch_op:
+        batch_op.drop_index('ix_outcomes_type_day_hour')
     op.drop_table('outcome_hourly')
     op.drop_table('outcome_daily')
