@@ -319,7 +319,9 @@ def test_sex_restricted_complaint_accepts_unknown_and_rejects_the_other(tmp_path
     (Case("widget", 30, "male", vitals={"spo2_scale": 3}), "vitals.spo2_scale"),
     (Case("widget", 30, "male", vitals={"spo2_scale": True}), "vitals.spo2_scale"),
     (Case("widget", 30, "male", vitals={"pulse": 80}), "vitals.pulse"),
-    (Case(["widget"], 30, "male"), "complaint"),
+    (Case([["widget"]], 30, "male"), "complaint"),
+    (Case(complaints=[], age=30, sex="male"), "complaint"),
+    (Case(complaints=["widget"] * 7, age=30, sex="male"), "complaints"),
     (Case("widget", 30, ["male"]), "sex"),
     (Case("widget", 30, "male", ["w_red"]), "answers"),
     (Case("widget", 30, "male", {}, ["heart_rate"]), "vitals"),
@@ -371,7 +373,7 @@ def test_number_and_choice_answers(tmp_path):
     assert isinstance(r, Outcome) and r.disposition.code == "ED_1H"
     q = engine.evaluate(Case("gadget", 30, "male", {"gd_temp": 37}))
     assert isinstance(q, Question) and q.id == "gd_kind"
-    assert [o["id"] for o in q.as_dict()["options"]] == ["sharp", "dull"]
+    assert [o["id"] for o in q.as_dict()["options"]] == ["sharp", "dull", "unknown"]
     r = engine.evaluate(Case("gadget", 30, "male", {"gd_temp": 37, "gd_kind": "Sharp"}))
     assert r.disposition.code == "UTC_4H"
     for bad in (29, 45, "hot", None, float("nan"), float("inf"), True, [37]):
