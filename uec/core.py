@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from directory.model import REQUESTER_ROLES, SERVICE_TYPES, Service
 from directory.rankings import Rankings
 from directory.search import Need, Origin, Patient, SearchOptions, search
+from accounts import Accounts
 from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
 from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaints, tied
@@ -44,9 +45,10 @@ class UrgentCare:
     """Everything the web layer and the CLI call. Knows no HTTP."""
 
     def __init__(self, settings: Settings, *, store: Store | None = None, geo: Geo | None = None,
-                 rules_dir: Path | None = None):
+                 rules_dir: Path | None = None, accounts: Accounts | None = None):
         self.settings = settings
         self.store = store or Store(settings.database_url)
+        self.accounts = accounts or Accounts(self.store.engine)
         self.geo = geo or Geo()
         self.rules = load_rules(rules_dir)
         self.engine = Engine(self.rules)
@@ -57,6 +59,8 @@ class UrgentCare:
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
+        """Migrate the accounts and the directory (loading the bundled LSC data into an empty one)."""
+        self.accounts.migrate()
         return self.store.initialise()
 
     def snapshot(self) -> Snapshot:

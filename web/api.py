@@ -26,7 +26,7 @@ def _caller_role() -> str:
     """The default requester role of the API key, if one is presented."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        user = _care().store.user_for_token(auth[7:].strip())
+        user = _care().accounts.user_for_token(auth[7:].strip())
         if user:
             return user.get("requester_role") or "nhs111"
     return "nhs111"
