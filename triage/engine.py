@@ -411,6 +411,8 @@ class _Bad:
 def _parse_answer(q: Question, raw: Any) -> Any:
     """One answer in its question's type, UNKNOWN for "not sure", or _Bad naming what to send."""
     value = raw.strip().lower() if isinstance(raw, str) else raw
+    if q.type == "choice" and isinstance(value, str) and value in {o.id for o in q.options}:
+        return value  # a choice's own "unsure" option keeps the meaning its rules give it
     if isinstance(value, str) and value in UNSURE:
         return UNKNOWN
     if q.type == "yes_no":
