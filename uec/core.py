@@ -23,6 +23,7 @@ from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_li
 API_VERSION = "1"
 MAX_COMPLAINTS = 6
 MAX_COMPLAINT_TEXT = 500
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Snapshot:
     rankings: Rankings
     fields: Any  # geodata.routing.TravelFields
     built_at: float
+    service_targets: tuple[tuple[str, tuple[int, ...]], ...] = ()  # service id -> its targets' indices in fields
 
 
 class UrgentCare:
@@ -138,15 +140,25 @@ class UrgentCare:
         fields = TravelFields.build(self.geo.network, targets, mobile=mobile,
                                     cache_dir=self.settings.var_dir / "travel-cache")
         rankings = self.base_rankings.with_local(store.local_rankings())
-        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time())
+        service_targets = tuple(
+            (s.id, tuple(fields.index_of(f"{s.id}#base{i}") for i in range(len(s.mobile_bases)))
+             if s.mobile else (fields.index_of(s.id),)) for s in services)
+        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
+                        service_targets)
 
     def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
-        raw = snap.fields.travel(loc.lat, loc.lon)
+        """Road travel to every service from one gathered read of the fields (a mobile team: its quickest base)."""
+        minutes, km = snap.fields.travel_arrays(loc.lat, loc.lon)
+        mins, kms = minutes.tolist(), km.tolist()
         out: dict[str, _Travel] = {}
-        for key, tr in raw.items():
-            sid = key.split("#", 1)[0]
-            if sid not in out or tr.minutes < out[sid].minutes:
-                out[sid] = _Travel(tr.minutes, tr.km)
+        for sid, idxs in snap.service_targets:
+            best = None
+            for i in idxs:
+                m = mins[i]
+                if m < _INF and (best is None or m < mins[best]):
+                    best = i
+            if best is not None:
+                out[sid] = _Travel(mins[best], kms[best])
         return out
 
     # -- location -------------------------------------------------------------------------
