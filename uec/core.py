@@ -16,10 +16,12 @@ from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
 from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
 from uec.config import Settings
+from uec.intelligence.outcomes import outcome_log
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
 
 API_VERSION = "1"
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Snapshot:
     rankings: Rankings
     fields: Any  # geodata.routing.TravelFields
     built_at: float
+    service_targets: tuple[tuple[str, tuple[int, ...]], ...] = ()  # service id -> its targets' indices in fields
 
 
 class UrgentCare:
@@ -52,6 +55,7 @@ class UrgentCare:
         self.engine = Engine(self.rules)
         self.base_rankings = Rankings.load()
         self._init_background()
+        self.recorder = outcome_log(self)
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
@@ -134,15 +138,25 @@ class UrgentCare:
         fields = TravelFields.build(self.geo.network, targets, mobile=mobile,
                                     cache_dir=self.settings.var_dir / "travel-cache")
         rankings = self.base_rankings.with_local(store.local_rankings())
-        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time())
+        service_targets = tuple(
+            (s.id, tuple(fields.index_of(f"{s.id}#base{i}") for i in range(len(s.mobile_bases)))
+             if s.mobile else (fields.index_of(s.id),)) for s in services)
+        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
+                        service_targets)
 
     def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
-        raw = snap.fields.travel(loc.lat, loc.lon)
+        """Road travel to every service from one gathered read of the fields (a mobile team: its quickest base)."""
+        minutes, km = snap.fields.travel_arrays(loc.lat, loc.lon)
+        mins, kms = minutes.tolist(), km.tolist()
         out: dict[str, _Travel] = {}
-        for key, tr in raw.items():
-            sid = key.split("#", 1)[0]
-            if sid not in out or tr.minutes < out[sid].minutes:
-                out[sid] = _Travel(tr.minutes, tr.km)
+        for sid, idxs in snap.service_targets:
+            best = None
+            for i in idxs:
+                m = mins[i]
+                if m < _INF and (best is None or m < mins[best]):
+                    best = i
+            if best is not None:
+                out[sid] = _Travel(mins[best], kms[best])
         return out
 
     # -- location -------------------------------------------------------------------------
@@ -212,6 +226,7 @@ class UrgentCare:
         out = {**head, "status": "complete", "outcome": result.as_dict()}
         if location is not None:
             out.update(self._route(result.disposition.code, location, at, Patient(age, sex), role, limit))
+            self.recorder.outcome("triage", out, age=age)
         else:
             out["services"] = []
             out["note"] = "give a location to get the nearest appropriate open services"
@@ -241,6 +256,7 @@ class UrgentCare:
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
         out = self._route(code, location, at, Patient(age, sex), role, limit, trusted=trusted)
+        self.recorder.outcome("route", out, age=age)
         if geometry:
             for svc in out["services"]:
                 if svc.get("travel_direction") != "phone":
@@ -292,32 +308,8 @@ class UrgentCare:
                  thresholds: tuple[float, ...] = (15, 30, 45, 60)) -> dict[str, Any]:
         """Share of people (and of the most deprived fifth) within N minutes by road of a service
         of `service_type` that is open when they would arrive at `at`."""
-        from geodata.coverage import coverage
-        if service_type not in SERVICE_TYPES:
-            raise InputError({"type": f"must be one of {', '.join(SERVICE_TYPES)}"})
-        at = at or utcnow()
-        snap = self.snapshot()
-        today = at.date()
-        candidates = [s for s in snap.services if s.type == service_type and s.status_at(today) == "active"]
-
-        def minutes_to_nearest(lat: float, lon: float) -> float | None:
-            keys = [f"{s.id}#base{i}" for s in candidates for i in range(len(s.mobile_bases))] + \
-                   [s.id for s in candidates if not s.mobile]
-            travel = snap.fields.travel(lat, lon, ids=keys)
-            best = None
-            for s in candidates:
-                ks = [f"{s.id}#base{i}" for i in range(len(s.mobile_bases))] if s.mobile else [s.id]
-                for k in ks:
-                    tr = travel.get(k)
-                    if tr is None:
-                        continue
-                    arrival = at if s.mobile else at + timedelta(minutes=tr.minutes)
-                    if s.opening.is_open(arrival) and (best is None or tr.minutes < best):
-                        best = tr.minutes
-            return best
-
-        result = coverage(minutes_to_nearest, thresholds=thresholds)
-        return {"type": service_type, "at": at.isoformat(), "services": len(candidates), **result}
+        from uec.intelligence.coverage import coverage_figures  # cached per directory version and slot
+        return coverage_figures(self, service_type, at=at or utcnow(), thresholds=thresholds)
 
     # -- catalogues -----------------------------------------------------------------------
     def complaints(self) -> list[dict[str, Any]]:
