@@ -222,7 +222,7 @@ def test_damaged_state_is_a_clear_error_not_a_500(client):
                                   "csrf_token": token})
     assert resp.status_code == 400
     out = resp.get_data(as_text=True)
-    assert question_id(out) == "gen_not_breathing" and "Answer must be yes or no" in text(out)
+    assert question_id(out) == "gen_not_breathing" and "Answer must be yes, no or unknown" in text(out)
 
 
 # -- the question flow ------------------------------------------------------------------------
