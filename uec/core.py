@@ -14,12 +14,16 @@ from directory.search import Need, Origin, Patient, SearchOptions, search
 from accounts import Accounts
 from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
-from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
+from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaints, tied
 from uec.config import Settings
+from uec.intelligence.outcomes import outcome_log
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
 
 API_VERSION = "1"
+MAX_COMPLAINTS = 6
+MAX_COMPLAINT_TEXT = 500
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class Snapshot:
     rankings: Rankings
     fields: Any  # geodata.routing.TravelFields
     built_at: float
+    service_targets: tuple[tuple[str, tuple[int, ...]], ...] = ()  # service id -> its targets' indices in fields
 
 
 class UrgentCare:
@@ -51,9 +56,8 @@ class UrgentCare:
         self.rules = load_rules(rules_dir)
         self.engine = Engine(self.rules)
         self.base_rankings = Rankings.load()
-        self._snapshot: Snapshot | None = None
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
+        self._init_background()
+        self.recorder = outcome_log(self)
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
@@ -61,27 +65,69 @@ class UrgentCare:
         self.accounts.migrate()
         return self.store.initialise()
 
-    def snapshot(self) -> Snapshot:
-        """The routing view; checks the database version at most once per refresh interval."""
-        now = time.monotonic()
-        snap = self._snapshot
-        if snap is not None and now - self._checked_at < self.settings.refresh_seconds:
-            return snap
-        with self._lock:
-            try:
-                version = self.store.directory_version()
-            except Exception:
-                if self._snapshot is not None:  # database unreachable: keep answering from the last view
-                    return self._snapshot
-                raise
-            self._checked_at = time.monotonic()
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = self._build(version)
-            return self._snapshot
+    def _init_background(self) -> None:
+        """Per-process background machinery: the snapshot poller, the gap-log writer, their engines."""
+        from uec.background import make_engine
+        from uec.gaplog import GapLog
+        from uec.refresh import Refresher
+        st = self.settings
+        timeouts = dict(connect_timeout_s=st.db_connect_timeout_s, statement_timeout_ms=st.db_statement_timeout_ms)
+        self._primary_engine = make_engine(st.database_url, **timeouts)
+        read_url = st.database_read_url or st.database_url
+        self.read_store = Store(read_url) if st.database_read_url else self.store
+        self._read_engine = make_engine(read_url, **timeouts) if st.database_read_url else self._primary_engine
+        self._behind_since: float | None = None
+        self.gap_log = GapLog(self._primary_engine, retention_days=st.gap_retention_days,
+                              near_minutes=st.gap_near_minutes)
+        self._refresher: Refresher[Snapshot] = Refresher(latest=self._latest_version, build=self._build,
+                                                         interval_s=st.refresh_seconds)
 
-    def _build(self, version: int) -> Snapshot:
+    def snapshot(self) -> Snapshot:
+        """The routing view. Never touches the database after the first build in a process: a
+        daemon thread checks the version every `refresh_seconds` and swaps in a rebuilt snapshot,
+        while the old one keeps answering (also while the database is frozen or down)."""
+        return self._refresher.get()
+
+    def refresh_snapshot(self) -> Snapshot:
+        """Check the database version now and rebuild if it moved (CLI, tests, after a local write)."""
+        return self._refresher.refresh_now()
+
+    def snapshot_status(self) -> dict[str, Any]:
+        snap = self._refresher.current
+        return {**self._refresher.status(), "directory_version": snap.version if snap else None,
+                "gap_log": self.gap_log.writer.stats(),
+                "reads_from": "replica" if self.read_store is not self.store else "primary"}
+
+    @staticmethod
+    def _version_on(engine) -> int:
+        from sqlalchemy import select
+        from directory import tables as t
+        with engine.connect() as conn:
+            return int(conn.execute(select(t.meta.c.value).where(t.meta.c.key == "directory_version")).scalar() or 0)
+
+    def _latest_version(self) -> tuple[int, Store, bool]:
+        """(version, store to build from, authoritative). A replica more than `replica_max_lag_s`
+        behind the primary is bypassed, so a lagging replica delays an edit by a bounded time."""
+        version = self._version_on(self._read_engine)
+        if self.read_store is self.store:
+            return version, self.store, True
+        try:
+            primary = self._version_on(self._primary_engine)
+        except Exception:  # primary unreachable: the replica is the best view there is
+            return version, self.read_store, False
+        if primary <= version:
+            self._behind_since = None
+            return version, self.read_store, False
+        now = time.monotonic()
+        self._behind_since = self._behind_since or now
+        if now - self._behind_since >= self.settings.replica_max_lag_s:
+            return primary, self.store, True
+        return version, self.read_store, False
+
+    def _build(self, version: int, store: Store | None = None) -> Snapshot:
         from geodata.routing import TravelFields
-        services = tuple(self.store.services())
+        store = store or self.read_store
+        services = tuple(store.services())
         targets, mobile = {}, set()
         for s in services:
             if s.mobile:
@@ -93,16 +139,26 @@ class UrgentCare:
                 targets[s.id] = (s.lat, s.lon)
         fields = TravelFields.build(self.geo.network, targets, mobile=mobile,
                                     cache_dir=self.settings.var_dir / "travel-cache")
-        rankings = self.base_rankings.with_local(self.store.local_rankings())
-        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time())
+        rankings = self.base_rankings.with_local(store.local_rankings())
+        service_targets = tuple(
+            (s.id, tuple(fields.index_of(f"{s.id}#base{i}") for i in range(len(s.mobile_bases)))
+             if s.mobile else (fields.index_of(s.id),)) for s in services)
+        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
+                        service_targets)
 
     def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
-        raw = snap.fields.travel(loc.lat, loc.lon)
+        """Road travel to every service from one gathered read of the fields (a mobile team: its quickest base)."""
+        minutes, km = snap.fields.travel_arrays(loc.lat, loc.lon)
+        mins, kms = minutes.tolist(), km.tolist()
         out: dict[str, _Travel] = {}
-        for key, tr in raw.items():
-            sid = key.split("#", 1)[0]
-            if sid not in out or tr.minutes < out[sid].minutes:
-                out[sid] = _Travel(tr.minutes, tr.km)
+        for sid, idxs in snap.service_targets:
+            best = None
+            for i in idxs:
+                m = mins[i]
+                if m < _INF and (best is None or m < mins[best]):
+                    best = i
+            if best is not None:
+                out[sid] = _Travel(mins[best], kms[best])
         return out
 
     # -- location -------------------------------------------------------------------------
@@ -130,7 +186,7 @@ class UrgentCare:
     def triage(self, body: Any) -> dict[str, Any]:
         body = require_object(body)
         errors: dict[str, str] = {}
-        check_unknown(body, {"age", "sex", "complaint", "answers", "vitals", "location", "at",
+        check_unknown(body, {"age", "sex", "complaint", "complaints", "answers", "vitals", "location", "at",
                              "requester_role", "limit"}, errors)
         age = parse_age(body.get("age"), errors, required=True)
         sex = parse_sex(body.get("sex"), errors, required=True)
@@ -145,40 +201,83 @@ class UrgentCare:
         if not isinstance(vitals, Mapping):
             errors["vitals"] = "must be an object of vital sign to value"
             vitals = {}
-        text = body.get("complaint")
-        if not isinstance(text, str) or not text.strip():
-            errors["complaint"] = "is required: a complaint id (GET /api/v1/complaints) or the caller's words"
+        texts = self._complaint_texts(body, errors)
         errors.update(self.engine._vital_errors(vitals))  # every bad field in one answer
         suggestions: list[str] = []
         location = self.locate(body.get("location"), errors, suggestions)
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
-        match, candidates = match_complaint(text, self.rules, age=age, sex=sex)
-        if match is None:
-            raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one of the candidates"},
-                             extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score} for c in candidates]})
-        complaint = self.rules.complaints[match.id]
+        ids, matched_from = self._match(texts, age, sex)
         try:
-            result = self.engine.evaluate(Case(match.id, age, sex, dict(answers), dict(vitals)))
+            result = self.engine.evaluate(Case(complaints=tuple(ids), age=age, sex=sex, answers=dict(answers),
+                                               vitals=dict(vitals)))
         except CaseError as exc:
             raise InputError(exc.errors) from None
-        head = {"api_version": API_VERSION, "complaint": complaint.as_dict()}
-        if match.id != text:
-            head["complaint"]["matched_from"] = text
-            head["complaint"]["match_score"] = match.score
+        complaint = self.rules.complaints[ids[0]]
+        head = {"api_version": API_VERSION, "complaint": complaint.as_dict(),
+                "complaints": [self.rules.complaints[i].as_dict() | matched_from.get(i, {}) for i in ids]}
+        head["complaint"].update(matched_from.get(ids[0], {}))
         if not isinstance(result, Outcome):
             return {**head, "status": "question", "question": result.as_dict(),
                     "answered": len(answers)}
         out = {**head, "status": "complete", "outcome": result.as_dict()}
         if location is not None:
             out.update(self._route(result.disposition.code, location, at, Patient(age, sex), role, limit))
+            self.recorder.outcome("triage", out, age=age)
         else:
             out["services"] = []
             out["note"] = "give a location to get the nearest appropriate open services"
         return out
 
+    @staticmethod
+    def _complaint_texts(body: Mapping[str, Any], errors: dict[str, str]) -> list[str]:
+        """The caller's complaint(s): `complaints` (a list of ids or words) and/or `complaint`."""
+        texts: list[str] = []
+        many = body.get("complaints")
+        if many is not None:
+            if not isinstance(many, list) or not 1 <= len(many) <= MAX_COMPLAINTS or not all(
+                    isinstance(t, str) and t.strip() and len(t) <= MAX_COMPLAINT_TEXT for t in many):
+                errors["complaints"] = (f"must be a list of 1 to {MAX_COMPLAINTS} complaint ids or caller's words "
+                                        f"(each up to {MAX_COMPLAINT_TEXT} characters)")
+            else:
+                texts += many
+        one = body.get("complaint")
+        if one is not None or many is None:
+            if not isinstance(one, str) or not one.strip():
+                errors["complaint"] = ("is required (or send complaints): a complaint id (GET /api/v1/complaints) "
+                                       "or the caller's words")
+            elif len(one) > MAX_COMPLAINT_TEXT:
+                errors["complaint"] = f"must be at most {MAX_COMPLAINT_TEXT} characters"
+            else:
+                texts.insert(0, one)
+        return texts
+
+    def _match(self, texts: list[str], age: float, sex: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """Complaint ids for the caller's words; a tie is an InputError offering the candidates to send all."""
+        ids: list[str] = []
+        matched_from: dict[str, dict[str, Any]] = {}
+        ties: list[tuple[str, list]] = []
+        for text in texts:
+            found, candidates = match_complaints(text, self.rules, age=age, sex=sex)
+            if not found:
+                ties.append((text, candidates))
+            for m in found:
+                if m.id not in ids:
+                    ids.append(m.id)
+                    if m.id != text:
+                        matched_from[m.id] = {"matched_from": text, "match_score": m.score}
+        if ties:
+            text, candidates = ties[0]
+            send = list(dict.fromkeys(ids + [c.id for _, cs in ties for c in tied(cs)]))[:MAX_COMPLAINTS]
+            raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one or more of "
+                                           "the candidates, or send them all as `complaints`"},
+                             extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score}
+                                                   for c in candidates],
+                                    "send_all": {"complaints": send}})
+        return ids[:MAX_COMPLAINTS], matched_from
+
     # -- route ----------------------------------------------------------------------------
-    def route(self, body: Any, *, default_role: str = "nhs111") -> dict[str, Any]:
+    def route(self, body: Any, *, default_role: str = "nhs111", trusted: bool = False) -> dict[str, Any]:
         body = require_object(body)
         errors: dict[str, str] = {}
         check_unknown(body, {"disposition", "location", "age", "sex", "at", "limit", "requester_role",
@@ -200,7 +299,8 @@ class UrgentCare:
         location = self.locate(body.get("location"), errors, suggestions)
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
-        out = self._route(code, location, at, Patient(age, sex), role, limit)
+        out = self._route(code, location, at, Patient(age, sex), role, limit, trusted=trusted)
+        self.recorder.outcome("route", out, age=age)
         if geometry:
             for svc in out["services"]:
                 if svc.get("travel_direction") != "phone":
@@ -217,7 +317,7 @@ class UrgentCare:
         return value
 
     def _route(self, code: str, location: Location, at: datetime, patient: Patient, role: str,
-               limit: int) -> dict[str, Any]:
+               limit: int, *, trusted: bool = False) -> dict[str, Any]:
         d = self.rules.dispositions[code]
         snap = self.snapshot()
         travel = self.travel_from(snap, location)
@@ -226,10 +326,7 @@ class UrgentCare:
                         travel=travel, rankings=snap.rankings, patient=patient, requester_role=role,
                         options=SearchOptions(limit=limit,
                                               capacity_stale_after=timedelta(hours=self.settings.capacity_stale_hours)))
-        try:
-            self.store.log_gaps(result.gaps, disposition=code, at=at)
-        except Exception:  # the gap log must never stop an answer
-            pass
+        self.gap_log.record(result.gaps, disposition=code, at=at, trusted=trusted)  # queued, never blocks
         out: dict[str, Any] = {
             "location": location.as_dict(),
             "at": at.isoformat(),
@@ -255,32 +352,8 @@ class UrgentCare:
                  thresholds: tuple[float, ...] = (15, 30, 45, 60)) -> dict[str, Any]:
         """Share of people (and of the most deprived fifth) within N minutes by road of a service
         of `service_type` that is open when they would arrive at `at`."""
-        from geodata.coverage import coverage
-        if service_type not in SERVICE_TYPES:
-            raise InputError({"type": f"must be one of {', '.join(SERVICE_TYPES)}"})
-        at = at or utcnow()
-        snap = self.snapshot()
-        today = at.date()
-        candidates = [s for s in snap.services if s.type == service_type and s.status_at(today) == "active"]
-
-        def minutes_to_nearest(lat: float, lon: float) -> float | None:
-            keys = [f"{s.id}#base{i}" for s in candidates for i in range(len(s.mobile_bases))] + \
-                   [s.id for s in candidates if not s.mobile]
-            travel = snap.fields.travel(lat, lon, ids=keys)
-            best = None
-            for s in candidates:
-                ks = [f"{s.id}#base{i}" for i in range(len(s.mobile_bases))] if s.mobile else [s.id]
-                for k in ks:
-                    tr = travel.get(k)
-                    if tr is None:
-                        continue
-                    arrival = at if s.mobile else at + timedelta(minutes=tr.minutes)
-                    if s.opening.is_open(arrival) and (best is None or tr.minutes < best):
-                        best = tr.minutes
-            return best
-
-        result = coverage(minutes_to_nearest, thresholds=thresholds)
-        return {"type": service_type, "at": at.isoformat(), "services": len(candidates), **result}
+        from uec.intelligence.coverage import coverage_figures  # cached per directory version and slot
+        return coverage_figures(self, service_type, at=at or utcnow(), thresholds=thresholds)
 
     # -- catalogues -----------------------------------------------------------------------
     def complaints(self) -> list[dict[str, Any]]:
