@@ -235,3 +235,22 @@ def test_compiled_sets_are_bounded_in_memory():
                 except Exception:
                     pass
     assert len(engine._compiled) <= 256
+
+
+@pytest.mark.parametrize("words,expected", [
+    ("fell or fainted", {"fall", "fainting_collapse"}),
+    ("cough and fever", {"cough", "fever_adult"}),
+    ("breathless with chest pain", {"breathing_difficulty", "chest_pain"}),
+    ("fell and hit her head", {"fall", "head_injury"}),
+    ("confused and weeing a lot", {"confusion", "urinary_symptoms"}),
+])
+def test_a_call_naming_several_things_matches_each(words, expected):
+    from triage import match_complaints
+    found, _ = match_complaints(words, RULES, age=70, sex="female")
+    assert {m.id for m in found} >= expected
+
+
+def test_a_rule_file_s_own_phrase_with_and_is_one_complaint():
+    from triage import match_complaints
+    found, _ = match_complaints("diarrhoea and vomiting", RULES, age=30, sex="male")
+    assert [m.id for m in found] == ["diarrhoea_vomiting"]

@@ -347,7 +347,7 @@ def match_complaint(text: str, rules: RuleSet, *, limit: int = 5, age: float | N
     return (ranked[0] if confident else None), ranked
 
 
-_SEVERAL = re.compile(r"\s*(?:[,;+&/]|\band\b|\bwith\b|\bplus\b|\balso\b|\bas well as\b|\bafter\b|\bthen\b)\s*",
+_SEVERAL = re.compile(r"\s*(?:[,;+&/]|\band\b|\bor\b|\bwith\b|\bplus\b|\balso\b|\bas well as\b|\bafter\b|\bthen\b)\s*",
                       re.IGNORECASE)
 TIE_MARGIN = 10.0  # candidates this close to the best score are offered together when the words tie
 
