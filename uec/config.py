@@ -16,6 +16,8 @@ class Settings:
     refresh_seconds: float = 1.0
     capacity_stale_hours: float = 24.0
     secure_cookies: bool = True
+    max_body_bytes: int = 1024 * 1024         # any form or API request (a triage call is a few KiB)
+    max_upload_bytes: int = 16 * 1024 * 1024  # directory imports (5,000 services as CSV is about 3 MiB)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -26,6 +28,8 @@ class Settings:
             refresh_seconds=float(os.environ.get("UEC_REFRESH_SECONDS", "1.0")),
             capacity_stale_hours=float(os.environ.get("UEC_CAPACITY_STALE_HOURS", "24")),
             secure_cookies=os.environ.get("UEC_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
+            max_body_bytes=int(os.environ.get("UEC_MAX_BODY_BYTES", 1024 * 1024)),
+            max_upload_bytes=int(os.environ.get("UEC_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)),
         )
         values.update(overrides)
         return cls(**values)

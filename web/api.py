@@ -5,6 +5,7 @@ import os
 import time
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from uec.inputs import InputError
 
@@ -16,8 +17,13 @@ def _care():
 
 
 def _body():
-    data = request.get_json(silent=True)
-    if data is None:
+    if not request.is_json:
+        raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
+    try:
+        data = request.get_json()
+    except BadRequest:  # not JSON, or nested past the parser's stack (web.limits)
+        raise InputError({"body": "is not valid JSON (or is nested too deeply): send one JSON object"}) from None
+    if not isinstance(data, dict):
         raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
     return data
 
