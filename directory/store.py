@@ -1,8 +1,6 @@
-"""The directory database: services with versions, audit, capacity, users, rankings, gaps, scenarios."""
+"""The directory database: services with versions, audit, capacity, rankings, gaps, scenarios."""
 from __future__ import annotations
 
-import hashlib
-import secrets
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -13,14 +11,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from directory import tables as t
 from directory.model import CAPACITY, Capacity, Service, ServiceError, service_from_dict, utcnow
 
 HERE = Path(__file__).resolve().parent
 BUNDLED = HERE / "data" / "lsc_services.yaml"
-ROLES = ("viewer", "capacity_updater", "commissioner", "administrator")
 _MIGRATE_LOCK = 727401  # PostgreSQL advisory lock id for first-start migration
 
 
@@ -212,64 +208,6 @@ class Store:
         with self.engine.begin() as conn:
             self._audit(conn, user, service_id, action, old, new)
 
-    # -- users and tokens -----------------------------------------------------------------
-    def create_user(self, username: str, password: str, role: str, *, areas: Sequence[str] = (),
-                    service_ids: Sequence[str] = (), requester_role: str = "nhs111", by: str = "cli") -> int:
-        errors = {}
-        if role not in ROLES:
-            errors["role"] = f"must be one of {', '.join(ROLES)}"
-        if len(password or "") < 10:
-            errors["password"] = "must be at least 10 characters"
-        if not (username or "").strip():
-            errors["username"] = "is required"
-        if errors:
-            raise ServiceError(errors)
-        with self.engine.begin() as conn:
-            if conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first():
-                raise ServiceError({"username": f"{username!r} already exists"})
-            uid = conn.execute(insert(t.users).values(
-                username=username, password_hash=generate_password_hash(password), role=role, areas=list(areas),
-                service_ids=list(service_ids), requester_role=requester_role, active=True,
-                created_at=utcnow())).inserted_primary_key[0]
-            self._audit(conn, by, None, "create_user", None, {"username": username, "role": role,
-                                                              "areas": list(areas), "service_ids": list(service_ids)})
-        return int(uid)
-
-    def user(self, username: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.users).where(t.users.c.username == username)).first()
-        return dict(row._mapping) if row else None
-
-    def users(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(t.users).order_by(t.users.c.username))]
-
-    def authenticate(self, username: str, password: str) -> dict[str, Any] | None:
-        u = self.user(username)
-        if u and u["active"] and check_password_hash(u["password_hash"], password or ""):
-            return u
-        return None
-
-    def create_token(self, username: str, name: str = "api") -> str:
-        u = self.user(username)
-        if not u:
-            raise ServiceError({"username": f"no user {username!r}"})
-        token = "uec_" + secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
-            conn.execute(insert(t.api_tokens).values(user_id=u["id"], name=name,
-                                                     token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                                                     created_at=utcnow(), revoked=False))
-            self._audit(conn, "cli", None, "create_token", None, {"username": username, "name": name})
-        return token
-
-    def user_for_token(self, token: str) -> dict[str, Any] | None:
-        h = hashlib.sha256((token or "").encode()).hexdigest()
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.users).join(t.api_tokens, t.api_tokens.c.user_id == t.users.c.id)
-                               .where(t.api_tokens.c.token_hash == h, t.api_tokens.c.revoked.is_(False),
-                                      t.users.c.active.is_(True))).first()
-        return dict(row._mapping) if row else None
-
     # -- commissioner rankings ------------------------------------------------------------
     def local_rankings(self) -> dict[tuple[str, str], list[str]]:
         with self.engine.connect() as conn:
@@ -320,23 +258,6 @@ class Store:
     def connect(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn
-
-    # -- admin helpers --------------------------------------------------------------------
-    def update_user(self, username: str, *, role: str, areas: Sequence[str] = (), service_ids: Sequence[str] = (),
-                    active: bool = True, by: str) -> None:
-        """Change a user's role, areas, services or active flag (audited)."""
-        if role not in ROLES:
-            raise ServiceError({"role": f"must be one of {', '.join(ROLES)}"})
-        with self.engine.begin() as conn:
-            old = conn.execute(select(t.users).where(t.users.c.username == username)).first()
-            if old is None:
-                raise ServiceError({"username": f"no user {username!r}"})
-            new = {"role": role, "areas": list(areas), "service_ids": list(service_ids), "active": bool(active)}
-            conn.execute(update(t.users).where(t.users.c.username == username).values(**new))
-            self._audit(conn, by, None, "update_user",
-                        {"username": username, "role": old.role, "areas": list(old.areas or []),
-                         "service_ids": list(old.service_ids or []), "active": bool(old.active)},
-                        {"username": username, **new})
 
     def apply_import(self, services: Sequence[tuple[Service, int | None]], *, user: str, source: str) -> dict[str, int]:
         """Create or replace many services in ONE transaction: any version conflict rolls all back.

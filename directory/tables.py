@@ -41,29 +41,6 @@ audit = Table(
     Column("new", JSON, nullable=True),
 )
 
-users = Table(
-    "users", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(80), nullable=False, unique=True),
-    Column("password_hash", String(256), nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("areas", JSON, nullable=False, default=list),
-    Column("service_ids", JSON, nullable=False, default=list),
-    Column("requester_role", String(20), nullable=False, default="nhs111"),
-    Column("active", Boolean, nullable=False, default=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-api_tokens = Table(
-    "api_tokens", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
-    Column("name", String(80), nullable=False),
-    Column("token_hash", String(128), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked", Boolean, nullable=False, default=False),
-)
-
 meta = Table(
     "meta", metadata,
     Column("key", String(40), primary_key=True),

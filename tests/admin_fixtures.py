@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from accounts import Accounts
 from directory.store import Store
 from uec.config import Settings
 from uec.core import UrgentCare
@@ -24,21 +25,28 @@ USERS = {
 def store(db_url, monkeypatch):
     from werkzeug.security import generate_password_hash
     # a cheap hash for test users only (production keeps werkzeug's default scrypt)
-    monkeypatch.setattr("directory.store.generate_password_hash",
+    monkeypatch.setattr("accounts.store.generate_password_hash",
                         lambda p: generate_password_hash(p, method="pbkdf2:sha256:1000"))
     s = Store(db_url)
+    accounts = Accounts(s.engine)
+    accounts.migrate()
     s.initialise()
     for name, kw in USERS.items():
-        s.create_user(name, PASSWORD, kw["role"], areas=kw.get("areas", ()), service_ids=kw.get("service_ids", ()))
+        accounts.create_user(name, PASSWORD, kw["role"], areas=kw.get("areas", ()), service_ids=kw.get("service_ids", ()))
     yield s
     s.engine.dispose()
 
 
 @pytest.fixture
-def app(store, tmp_path):
+def accounts(store):
+    return Accounts(store.engine)
+
+
+@pytest.fixture
+def app(store, accounts, tmp_path):
     settings = Settings.from_env(database_url=store.url, var_dir=tmp_path, secret_key="test-secret",
                                  secure_cookies=False)
-    app = create_app(settings, care=UrgentCare(settings, store=store))
+    app = create_app(settings, care=UrgentCare(settings, store=store, accounts=accounts))
     app.config["TESTING"] = True
     return app
 

@@ -8,7 +8,7 @@ import yaml
 from directory.model import service_from_dict
 from directory.opening import OpeningTimes, next_bank_holiday
 from web.admin import fuzzy_search, week_view
-from admin_fixtures import app, browser, hidden, signed_in, store  # noqa: F401
+from admin_fixtures import accounts, app, browser, hidden, signed_in, store  # noqa: F401
 
 SEED = Path(__file__).resolve().parents[1] / "directory" / "data" / "lsc_services.yaml"
 

@@ -2,13 +2,13 @@
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from admin_fixtures import app, store  # noqa: F401
+from admin_fixtures import accounts, app, store  # noqa: F401
 
 
 @pytest.fixture
-def api(app, store):
+def api(app, store, accounts):
     c = app.test_client()
-    token = store.create_token("admin")
+    token = accounts.create_token("admin")
     c.auth = {"Authorization": f"Bearer {token}"}
     return c
 

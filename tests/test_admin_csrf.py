@@ -1,5 +1,5 @@
 """CSRF: every form POST outside /api/ needs the session's token; the bearer-token JSON API does not."""
-from admin_fixtures import app, browser, signed_in, store  # noqa: F401
+from admin_fixtures import accounts, app, browser, signed_in, store  # noqa: F401
 
 
 def test_post_without_or_with_a_wrong_token_is_refused_with_a_clear_message(app, store):
@@ -29,8 +29,8 @@ def test_sign_in_form_is_protected_and_signing_in_rotates_the_token(app):
     assert new != token and c.post("/admin/logout", data={"csrf_token": new}).status_code == 302
 
 
-def test_json_api_with_bearer_token_needs_no_csrf_token(app, store):
-    token = store.create_token("admin")
+def test_json_api_with_bearer_token_needs_no_csrf_token(app, store, accounts):
+    token = accounts.create_token("admin")
     r = app.test_client().put("/api/v1/services/rph-ed/capacity", json={"status": "amber"},
                               headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.get_json()["capacity"]["status"] == "amber"

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from accounts import Accounts
 from directory.store import Store
 from tests.conftest import make_app, serve
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _WHY
@@ -19,8 +20,10 @@ ROUTE = {"disposition": "UTC_4H", "location": {"postcode": "LA9 7RG"}, "age": 30
 def server(tmp_path_factory):
     var = tmp_path_factory.mktemp("browser-admin")
     store = Store(f"sqlite:///{var / 'directory.sqlite'}")
+    accounts = Accounts(store.engine)
+    accounts.migrate()
     store.initialise()
-    store.create_user("commissioner1", "a long enough password", "commissioner", areas=["South Cumbria"])
+    accounts.create_user("commissioner1", "a long enough password", "commissioner", areas=["South Cumbria"])
     with serve(make_app(var)) as url:
         yield url
 

@@ -11,7 +11,7 @@ import yaml
 
 from directory import exports
 from directory.model import service_from_dict
-from admin_fixtures import app, signed_in, store  # noqa: F401
+from admin_fixtures import accounts, app, signed_in, store  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "tests" / "data" / "fhir_r4_directory.schema.json").read_text())
@@ -158,8 +158,8 @@ def test_commissioner_may_import_only_their_areas(app, store):
     assert _upload(b, exports.to_csv([store.get("bvh-ed")])).status_code == 200
 
 
-def test_geojson_import_and_api_export(app, store):
-    token = store.create_token("admin")
+def test_geojson_import_and_api_export(app, store, accounts):
+    token = accounts.create_token("admin")
     c = app.test_client()
     h = {"Authorization": f"Bearer {token}"}
     assert c.get("/api/v1/export/csv").status_code == 401

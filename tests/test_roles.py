@@ -3,7 +3,7 @@ import pytest
 
 from web import auth
 from web.auth import User
-from admin_fixtures import app, browser, hidden, signed_in, store  # noqa: F401
+from admin_fixtures import accounts, app, browser, hidden, signed_in, store  # noqa: F401
 
 
 class Svc:
@@ -71,10 +71,10 @@ def test_session_cookie_is_http_only_and_secure_when_configured(app, store, tmp_
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
 
 
-def test_deactivated_user_is_signed_out_at_once(app, store):
+def test_deactivated_user_is_signed_out_at_once(app, store, accounts):
     b = signed_in(app, "viewer")
     assert b.get("/admin/").status_code == 200
-    store.update_user("viewer", role="viewer", active=False, by="admin")
+    accounts.update_user("viewer", role="viewer", active=False, by="admin")
     assert b.get("/admin/").status_code == 302
 
 
@@ -124,24 +124,24 @@ def test_commissioner_edits_only_services_in_their_areas(app, store):
     assert p.get("/admin/services/bvh-ed/edit").status_code == 403
 
 
-def test_administrator_manages_users(app, store):
+def test_administrator_manages_users(app, store, accounts):
     b = signed_in(app, "admin")
     r = b.post("/admin/users", {"action": "create", "username": "newbie", "password": "long enough pw",
                                 "role": "commissioner", "areas": "South Cumbria, Blackpool"})
     assert r.status_code == 302
-    u = store.user("newbie")
+    u = accounts.user("newbie")
     assert u["role"] == "commissioner" and u["areas"] == ["South Cumbria", "Blackpool"]
-    assert store.authenticate("newbie", "long enough pw") and u["password_hash"] != "long enough pw"
+    assert accounts.authenticate("newbie", "long enough pw") and u["password_hash"] != "long enough pw"
     r = b.post("/admin/users", {"action": "create", "username": "x", "password": "short", "role": "viewer"})
     assert r.status_code == 400 and b"at least 10 characters" in r.data
     r = b.post("/admin/users", {"action": "update", "username": "newbie", "role": "viewer", "areas": "", "active": ""})
-    assert r.status_code == 302 and store.user("newbie")["active"] is False
+    assert r.status_code == 302 and accounts.user("newbie")["active"] is False
     assert [e["action"] for e in store.audit_log(limit=2)] == ["update_user", "create_user"]
 
 
-def test_api_roles(app, store):
+def test_api_roles(app, store, accounts):
     c = app.test_client()
-    tokens = {u: store.create_token(u) for u in ("viewer", "capper", "blackpool", "admin")}
+    tokens = {u: accounts.create_token(u) for u in ("viewer", "capper", "blackpool", "admin")}
     h = lambda u: {"Authorization": f"Bearer {tokens[u]}"}   # noqa: E731
     cap = lambda u, sid: c.put(f"/api/v1/services/{sid}/capacity", json={"status": "red"}, headers=h(u))  # noqa: E731
     assert cap("capper", "rph-ed").status_code == 200

@@ -6,7 +6,7 @@ import pytest
 from directory import scenarios as sc
 from directory.opening import is_bank_holiday
 from triage import load_rules
-from admin_fixtures import app, signed_in, store  # noqa: F401
+from admin_fixtures import accounts, app, signed_in, store  # noqa: F401
 
 DISPOSITIONS = load_rules().dispositions
 

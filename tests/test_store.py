@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from accounts import AccountError, Accounts
 from directory.model import ServiceError
 from directory.store import ConflictError, Store
 
@@ -76,16 +77,18 @@ def test_capacity_is_time_stamped_and_audited(store):
 
 
 def test_users_tokens_and_passwords_are_hashed(store):
-    store.create_user("admin", "correct horse battery", "administrator")
-    u = store.user("admin")
+    accounts = Accounts(store.engine)
+    accounts.migrate()
+    accounts.create_user("admin", "correct horse battery", "administrator")
+    u = accounts.user("admin")
     assert u["password_hash"] != "correct horse battery"
-    assert store.authenticate("admin", "correct horse battery")["role"] == "administrator"
-    assert store.authenticate("admin", "wrong password!!") is None
-    token = store.create_token("admin")
-    assert store.user_for_token(token)["username"] == "admin"
-    assert store.user_for_token(token + "x") is None
-    with pytest.raises(ServiceError) as exc:
-        store.create_user("x", "short", "emperor")
+    assert accounts.authenticate("admin", "correct horse battery")["role"] == "administrator"
+    assert accounts.authenticate("admin", "wrong password!!") is None
+    token = accounts.create_token("admin")
+    assert accounts.user_for_token(token)["username"] == "admin"
+    assert accounts.user_for_token(token + "x") is None
+    with pytest.raises(AccountError) as exc:
+        accounts.create_user("x", "short", "emperor")
     assert set(exc.value.errors) == {"password", "role"}
 
 

@@ -12,10 +12,17 @@ from uec.config import ROOT, Settings
 
 
 def _store(settings: Settings):
+    from accounts import Accounts
     from directory.store import Store
     store = Store(settings.database_url)
+    Accounts(store.engine).migrate()
     store.initialise()
     return store
+
+
+def _accounts(settings: Settings):
+    from accounts import Accounts
+    return Accounts(_store(settings).engine)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -44,13 +51,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from directory.model import ServiceError
-    store = _store(Settings.from_env())
+    from accounts import AccountError
+    accounts = _accounts(Settings.from_env())
     password = args.password or os.environ.get("UEC_PASSWORD") or getpass.getpass("Password (10+ characters): ")
     try:
-        store.create_user(args.username, password, args.role, areas=args.area or [],
+        accounts.create_user(args.username, password, args.role, areas=args.area or [],
                           service_ids=args.service or [], requester_role=args.requester_role)
-    except ServiceError as exc:
+    except AccountError as exc:
         for k, v in exc.errors.items():
             print(f"error: {k}: {v}", file=sys.stderr)
         return 2
@@ -65,11 +72,11 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_create_token(args: argparse.Namespace) -> int:
-    from directory.model import ServiceError
-    store = _store(Settings.from_env())
+    from accounts import AccountError
+    accounts = _accounts(Settings.from_env())
     try:
-        token = store.create_token(args.username, args.name)
-    except ServiceError as exc:
+        token = accounts.create_token(args.username, args.name)
+    except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(token)

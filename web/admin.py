@@ -14,7 +14,8 @@ from directory import scenarios as sc
 from directory.model import CAPACITY, REFERRAL_ROLES, SERVICE_TYPES, Service, ServiceError, utcnow
 from directory.opening import DAYS, LONDON, OpeningError, OpeningTimes, format_session, is_bank_holiday, next_bank_holiday
 from directory.rankings import RankingError, validate_types
-from directory.store import ROLES, ConflictError, NotFound
+from accounts import ROLES, AccountError
+from directory.store import ConflictError, NotFound
 from web import auth
 from web.admin_api import import_text, validate_service
 
@@ -462,21 +463,21 @@ def users():
         form = request.form
         try:
             if form.get("action") == "create":
-                _store().create_user(form.get("username", "").strip(), form.get("password", ""), form.get("role", ""),
+                _care().accounts.create_user(form.get("username", "").strip(), form.get("password", ""), form.get("role", ""),
                                      areas=auth.split_list(form.get("areas")),
                                      service_ids=auth.split_list(form.get("service_ids"), words=True),
                                      requester_role=form.get("requester_role") or "nhs111", by=user.username)
                 flash(f"Created {form.get('username')}.")
             else:
-                _store().update_user(form.get("username", ""), role=form.get("role", ""),
+                _care().accounts.update_user(form.get("username", ""), role=form.get("role", ""),
                                      areas=auth.split_list(form.get("areas")),
                                      service_ids=auth.split_list(form.get("service_ids"), words=True),
                                      active=bool(form.get("active")), by=user.username)
                 flash(f"Updated {form.get('username')}.")
             return redirect(url_for("admin.users"))
-        except ServiceError as exc:
+        except AccountError as exc:
             errors = exc.errors
-    return render_template("admin/users.html", users=_store().users(), roles=ROLES, labels=auth.ROLE_LABELS,
+    return render_template("admin/users.html", users=_care().accounts.users(), roles=ROLES, labels=auth.ROLE_LABELS,
                            errors=errors, form=form), (400 if errors else 200)
 
 

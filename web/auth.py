@@ -127,18 +127,18 @@ def rankable_areas(user: User | None) -> list[str]:
 
 
 # -- sessions -----------------------------------------------------------------------------
-def _store():
-    return current_app.extensions["uec"].store
+def _accounts():
+    return current_app.extensions["uec"].accounts
 
 
 def sign_in(username: str, password: str) -> User | None:
-    row = _store().authenticate(username, password)
+    row = _accounts().authenticate(username, password)
     if row is None:
         return None
     session.clear()  # a fresh session (and CSRF token) on every sign-in: no fixation
     session["user"] = row["username"]
     session.permanent = False
-    _store().record(row["username"], "sign_in")
+    _accounts().record(row["username"], "sign_in")
     return User.from_row(row)
 
 
@@ -146,7 +146,7 @@ def sign_out() -> None:
     user = current_user()
     session.clear()
     if user:
-        _store().record(user.username, "sign_out")
+        _accounts().record(user.username, "sign_out")
 
 
 def current_user() -> User | None:
@@ -156,7 +156,7 @@ def current_user() -> User | None:
     user = None
     name = session.get("user")
     if name:
-        row = _store().user(name)
+        row = _accounts().user(name)
         if row and row["active"]:
             user = User.from_row(row)
         else:
@@ -197,7 +197,7 @@ def api_user() -> User | None:
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
         return None
-    row = _store().user_for_token(auth[7:].strip())
+    row = _accounts().user_for_token(auth[7:].strip())
     return User.from_row(row) if row else None
 
 
