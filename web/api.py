@@ -78,8 +78,10 @@ def health():
 @bp.get("/services")
 def services():
     """The directory as routing sees it now (GET /api/v1/services?type=urgent_treatment_centre)."""
-    snap = _care().snapshot()
     wanted = request.args.get("type")
+    if wanted is not None and wanted not in _care().service_types():
+        raise InputError({"type": f"must be one of {', '.join(_care().service_types())}, or left out"})
+    snap = _care().snapshot()
     items = [s.to_dict() | {"version": s.version, "capacity": s.capacity.status if s.capacity.set_at else "unknown"}
              for s in snap.services if not wanted or s.type == wanted]
     return jsonify({"directory_version": snap.version, "count": len(items), "services": items,
@@ -95,3 +97,13 @@ def coverage():
     if errors:
         raise InputError(errors)
     return jsonify(_care().coverage(request.args.get("type", ""), at=at))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API (the source of docs/api.md's shapes)."""
+    from web import openapi as doc
+    app = current_app
+    if "uec_openapi" not in app.extensions:
+        app.extensions["uec_openapi"] = doc.for_care(_care())
+    return jsonify(app.extensions["uec_openapi"])
