@@ -19,7 +19,7 @@ EXAMPLES = int(os.environ.get("UEC_FUZZ_EXAMPLES", "25"))
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    app = make_app(tmp_path_factory.mktemp("schemathesis"))
+    app = make_app(tmp_path_factory.mktemp("schemathesis"), ratelimit_enabled=False)
     with serve(app) as url:
         yield url
 

@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         return resp
 
+    from web import ratelimit
+    ratelimit.init_app(app, settings)  # last: it limits every endpoint registered above
     return app
 
 
