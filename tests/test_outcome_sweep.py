@@ -150,7 +150,7 @@ def _fields(path: dict[str, Any], postcode: str, when: str) -> dict[str, str]:
               **_vital_fields(path["vitals"])}
     if age < 2 and age != int(age):
         fields["age"], fields["age_months"] = "", str(round(age * 12))
-    fields["at"] = TIMES_ISO[when]
+    fields["at_date"], fields["at_time"] = TIMES[when]
     return fields
 
 
@@ -201,6 +201,14 @@ def test_every_outcome_renders(app, care, paths, place, when):
         if f"Disposition {code} " not in words or label not in words:
             failures.append(f"{code}: the page does not show the disposition ({words[:200]})")
             continue
+        if 'id="safety-netting"' not in page:
+            failures.append(f"{code}: no worsening advice")
+        if care.rules.dispositions[code].cls == "ambulance" and not words.split("Disposition", 1)[0].count("Transfer to 999 now"):
+            failures.append(f"{code}: a 999 outcome without 'Transfer to 999 now' first")
+        for row in page.split('class="nhsuk-table__row uec-service"')[1:]:
+            cell = text(row.split("uec-contact", 1)[1].split("</td>", 1)[0])
+            if "Public:" not in cell and "No public number listed" not in cell:
+                failures.append(f"{code}: a service without its public phone (or a note that none is listed)")
         # What the application service chooses for the same call; the page must show exactly that.
         body = {"age": path["age"], "sex": path["sex"], "complaint": path["complaint"], "vitals": path["vitals"],
                 "answers": {t["q"]: t["a"] for t in path["trail"]}, "location": {"postcode": postcode},

@@ -28,13 +28,14 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     care.initialise()
     app.extensions["uec"] = care
 
-    from web import admin, admin_api, api, csrf, handler, limits
+    from web import admin, admin_api, api, csrf, handler, intelligence, limits
     limits.init_app(app, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     csrf.init_app(app)  # a CSRF token on every form POST in the app; the bearer-token JSON API is exempt
     app.register_blueprint(api.bp)
     app.register_blueprint(handler.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_api.bp)
+    app.register_blueprint(intelligence.bp)
 
     @app.errorhandler(InputError)
     def _input_error(exc: InputError):
