@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,8 @@ bp.record_once(lambda state: init_app(state.app))
 VITALS = ("respiratory_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "heart_rate",
           "consciousness", "temperature")
 STEP1 = ("age", "age_months", "sex", "location", "complaint", "at_date", "at_time", *VITALS)
-CARRIED = ("started", "prev_complaint")  # the call timer's start, and the words the answers were given for
+# the call's reference and timer start, and the words the answers were given for (kept in the page, never stored)
+CARRIED = ("ref", "started", "prev_complaint")
 
 # Form field (an element id on the start page) and its label, for each API error key.
 FIELD_LABELS = {
@@ -46,6 +48,11 @@ EMPTY_MESSAGES = {
 }
 _LATLON = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[, ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 _POSTCODE = re.compile(r"^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?(?:\s*\d(?:[A-Za-z]{1,2})?)?\s*$")
+
+
+def case_reference() -> str:
+    """A reference for the call's summary, made up on the spot: nothing about the call is stored here."""
+    return f"LSC-{datetime.now(LONDON):%y%m%d-%H%M}-{secrets.token_hex(2).upper()}"
 
 
 def _care():
@@ -192,10 +199,18 @@ class Call:
 
 
 # -- pages --------------------------------------------------------------------------------
+@bp.after_request
+def _no_store(resp):
+    """Call pages carry patient details: no browser or proxy may keep a copy."""
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @bp.get("/")
 def start():
     call = Call()
     call.values["started"] = str(int(time.time() * 1000))  # the call timer starts with the new call
+    call.values["ref"] = case_reference()
     return _start_page(call, status=200)
 
 
@@ -235,6 +250,8 @@ def step():
             errors.update(at_errors)
             return _start_page(call, errors=errors, candidates=candidates)
         return _advance(call)
+    if action == "summary":  # the outcome again, its summary naming the service chosen
+        return _advance(call, chosen=form.get("chosen_service", ""))
     if action == "back":
         if not call.trail:
             return _start_page(call, status=200)
@@ -254,7 +271,7 @@ def step():
 
 
 def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = "",
-             preselect: tuple[str, str] | None = None) -> Any:
+             preselect: tuple[str, str] | None = None, chosen: str = "") -> Any:
     """Ask the engine for the next question or the outcome, and show it."""
     services_error = None
     try:
@@ -284,7 +301,7 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
     return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
                            outcome=result["outcome"], services=result.get("services", []),
                            location=result.get("location") or {}, flag_labels=FLAG_LABELS,
-                           services_error=services_error,
+                           services_error=services_error, chosen=chosen,
                            handover=handover(result, _care().snapshot().by_id if result.get("services") else {},
                                              professional=professional))
 
