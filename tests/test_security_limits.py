@@ -128,16 +128,15 @@ def test_redis_down_never_stops_routing(tmp_path):
 
 # -- slow clients -----------------------------------------------------------------------------------
 @pytest.fixture
-def gunicorn_gthread(tmp_path):
-    """The app under gunicorn as `uec serve` runs it: gthread workers (one worker, 4 threads here)."""
+def uec_serve(tmp_path):
+    """The app as `uec serve` runs it (gunicorn, gthread workers that shed): one worker of 4 threads."""
     from directory.store import Store
     port = _free_port()
     env = dict(os.environ, UEC_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'd.sqlite'}",
                UEC_INSECURE_COOKIES="1")
     Store(env["DATABASE_URL"]).initialise()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                             "--worker-class", "gthread", "--threads", "4", "--timeout", "120", "wsgi:app"],
+    uec = Path(sys.executable).with_name("uec")
+    proc = subprocess.Popen([str(uec), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -155,8 +154,8 @@ def gunicorn_gthread(tmp_path):
     proc.wait(timeout=20)
 
 
-def test_two_slow_uploads_do_not_block_a_route_request(gunicorn_gthread):
-    port = gunicorn_gthread
+def test_two_slow_uploads_do_not_block_a_route_request(uec_serve):
+    port = uec_serve
     slow = []
     for _ in range(2):  # each promises 100 kB and sends a few bytes, then stalls
         s = socket.create_connection(("127.0.0.1", port))
