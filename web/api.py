@@ -6,6 +6,7 @@ import time
 
 import orjson
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from uec.inputs import InputError
 
@@ -27,8 +28,13 @@ def _fast_json(payload):
 
 
 def _body():
-    data = request.get_json(silent=True)
-    if data is None:
+    if not request.is_json:
+        raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
+    try:
+        data = request.get_json()
+    except BadRequest:  # not JSON, or nested past the parser's stack (web.limits)
+        raise InputError({"body": "is not valid JSON (or is nested too deeply): send one JSON object"}) from None
+    if not isinstance(data, dict):
         raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
     return data
 
@@ -83,8 +89,10 @@ def health():
 @bp.get("/services")
 def services():
     """The directory as routing sees it now (GET /api/v1/services?type=urgent_treatment_centre)."""
-    snap = _care().snapshot()
     wanted = request.args.get("type")
+    if wanted is not None and wanted not in _care().service_types():
+        raise InputError({"type": f"must be one of {', '.join(_care().service_types())}, or left out"})
+    snap = _care().snapshot()
     items = [s.to_dict() | {"version": s.version, "capacity": s.capacity.status if s.capacity.set_at else "unknown"}
              for s in snap.services if not wanted or s.type == wanted]
     return jsonify({"directory_version": snap.version, "count": len(items), "services": items,
@@ -100,3 +108,13 @@ def coverage():
     if errors:
         raise InputError(errors)
     return jsonify(_care().coverage(request.args.get("type", ""), at=at))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API (the source of docs/api.md's shapes)."""
+    from web import openapi as doc
+    app = current_app
+    if "uec_openapi" not in app.extensions:
+        app.extensions["uec_openapi"] = doc.for_care(_care())
+    return jsonify(app.extensions["uec_openapi"])
