@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from directory import tables as t
 from tests.admin_fixtures import accounts, app, signed_in, store  # noqa: F401  (fixtures)
@@ -218,3 +218,22 @@ def test_rollups_written_with_each_batch_match_a_rebuild(app):
     with care.store.engine.connect() as conn:
         assert sorted(tuple(r) for r in conn.execute(select(t.outcome_daily))) == daily
         assert sorted(tuple(r) for r in conn.execute(select(t.outcome_hourly))) == hourly
+
+
+def test_purge_cli_applies_retention(tmp_path, monkeypatch, capsys):
+    from uec.cli import main
+    from uec.config import Settings
+    from uec.core import UrgentCare
+    from uec.intelligence import volume
+    monkeypatch.setenv("UEC_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    care = UrgentCare(Settings.from_env())
+    care.initialise()
+    volume.write(care.store.engine, volume.rows(care, count=200, end=date.today(), days=100, per_district=1))
+    assert main(["purge-outcomes", "--days", "0"]) == 2
+    assert main(["purge-outcomes", "--days", "30"]) == 0
+    n = int(capsys.readouterr().out.split()[1].replace(",", ""))
+    with care.store.engine.connect() as c:
+        left = c.execute(select(func.count()).select_from(t.outcomes)).scalar()
+        oldest = c.execute(select(func.min(t.outcome_daily.c.day))).scalar()
+    assert n > 0 and left == 200 - n and oldest >= date.today() - timedelta(days=31)
