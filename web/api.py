@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import time
 
+import orjson
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from uec.inputs import InputError
 
@@ -15,9 +17,24 @@ def _care():
     return current_app.extensions["uec"]
 
 
+def _fast_json(payload):
+    """Route and triage answers encoded by orjson: about 5x less CPU than the standard encoder on
+    these 5-20 KB bodies (0.08 ms vs 0.44 ms measured), a quarter of a route request's budget."""
+    try:
+        body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a type orjson does not know: the app's usual encoder
+        return jsonify(payload)
+    return current_app.response_class(body, mimetype="application/json")
+
+
 def _body():
-    data = request.get_json(silent=True)
-    if data is None:
+    if not request.is_json:
+        raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
+    try:
+        data = request.get_json()
+    except BadRequest:  # not JSON, or nested past the parser's stack (web.limits)
+        raise InputError({"body": "is not valid JSON (or is nested too deeply): send one JSON object"}) from None
+    if not isinstance(data, dict):
         raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
     return data
 
@@ -41,13 +58,13 @@ def triage():
     body = _body()
     if isinstance(body, dict) and "requester_role" not in body:
         body = {**body, "requester_role": _caller_role()}
-    return jsonify(_care().triage(body))
+    return _fast_json(_care().triage(body))
 
 
 @bp.post("/route")
 def route():
     user = _caller()  # a trusted (token-holding) caller's gaps are logged for any date, others' only near now
-    return jsonify(_care().route(_body(), default_role=_caller_role(user), trusted=user is not None))
+    return _fast_json(_care().route(_body(), default_role=_caller_role(user), trusted=user is not None))
 
 
 @bp.get("/complaints")
@@ -72,8 +89,10 @@ def health():
 @bp.get("/services")
 def services():
     """The directory as routing sees it now (GET /api/v1/services?type=urgent_treatment_centre)."""
-    snap = _care().snapshot()
     wanted = request.args.get("type")
+    if wanted is not None and wanted not in _care().service_types():
+        raise InputError({"type": f"must be one of {', '.join(_care().service_types())}, or left out"})
+    snap = _care().snapshot()
     items = [s.to_dict() | {"version": s.version, "capacity": s.capacity.status if s.capacity.set_at else "unknown"}
              for s in snap.services if not wanted or s.type == wanted]
     return jsonify({"directory_version": snap.version, "count": len(items), "services": items,
@@ -89,3 +108,13 @@ def coverage():
     if errors:
         raise InputError(errors)
     return jsonify(_care().coverage(request.args.get("type", ""), at=at))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API (the source of docs/api.md's shapes)."""
+    from web import openapi as doc
+    app = current_app
+    if "uec_openapi" not in app.extensions:
+        app.extensions["uec_openapi"] = doc.for_care(_care())
+    return jsonify(app.extensions["uec_openapi"])

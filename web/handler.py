@@ -116,7 +116,7 @@ class Call:
             if not isinstance(trail, list) or not all(
                     isinstance(t, dict) and isinstance(t.get("q"), str) and "a" in t for t in trail):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a forged field nested thousands deep
             trail, call.damaged = [], True
         call.trail = trail
         return call
@@ -337,6 +337,9 @@ def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
         summary.append({"text": msg, "href": f"#{target or 'call-form'}"})
         if target and target not in field_errors:
             field_errors[target] = msg
+    from uec.inputs import MAX_TEXT, TEXT_LIMITS
+    for key, text in call.values.items():  # an over-long field is named in the errors, not echoed whole
+        call.values[key] = text[:TEXT_LIMITS.get(key, MAX_TEXT)]
     complaints = _care().complaints()
     titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
     code = status if status is not None else (400 if errors else 200)
