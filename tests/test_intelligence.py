@@ -237,3 +237,19 @@ def test_purge_cli_applies_retention(tmp_path, monkeypatch, capsys):
         left = c.execute(select(func.count()).select_from(t.outcomes)).scalar()
         oldest = c.execute(select(func.min(t.outcome_daily.c.day))).scalar()
     assert n > 0 and left == 200 - n and oldest >= date.today() - timedelta(days=31)
+
+
+def test_the_call_handler_page_logs_one_row_per_call_and_records_the_chosen_service(app):
+    from tests.test_web_handler import answer_all, start, submit
+    app.config["TESTING"] = True
+    c = app.test_client()
+    resp, _ = answer_all(c, start(c), {})
+    page = resp.get_data(as_text=True)
+    offered = re.findall(r'name="chosen_service" value="([^"]+)"', page)
+    assert offered, "the outcome page offers services to choose"
+    again = submit(c, page, "summary-form", "summary-update", chosen_service=offered[-1])
+    assert again.status_code == 200
+    submit(c, again.get_data(as_text=True), "summary-form", "summary-update", chosen_service=offered[0])
+    rows = _rows(app)
+    assert len(rows) == 1, [r["offered"] for r in rows]  # re-showing the outcome page is not another call
+    assert rows[0]["chosen"] == offered[0] and rows[0]["kind"] == "triage" and rows[0]["age_band"] == "75+"

@@ -309,6 +309,7 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
         return render_template("handler/question.html", call=call, result=result, question=result["question"],
                                complaint=complaint, errors=errors, bad_value=bad_value), 400 if errors else 200
     professional = current_user() is not None
+    _care().recorder.record_chosen(result, chosen)  # the outcome log (no patient details) notes the choice
     return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
                            outcome=result["outcome"], services=result.get("services", []),
                            location=result.get("location") or {}, flag_labels=FLAG_LABELS,
