@@ -41,6 +41,12 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     def _input_error(exc: InputError):
         return jsonify({"error": "invalid input", "errors": exc.errors, **exc.extra}), 400
 
+    from uec.disclosure import RoleError
+
+    @app.errorhandler(RoleError)
+    def _role_error(exc: RoleError):
+        return jsonify({"error": "forbidden", "errors": exc.errors}), 403
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):

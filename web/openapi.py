@@ -128,12 +128,17 @@ def _schemas(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any
             "required": ["id", "name", "type", "travel_direction", "open_now", "rank", "capacity", "flags"],
             "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"},
-                "phone": nullable({"type": "string"}),
+                "phone": nullable({"type": "string",
+                                   "description": "the professional line only for authenticated professional "
+                                                  "callers, else the public one"}),
                 "travel_minutes": nullable(number), "distance_km": nullable(number),
                 "travel_direction": {"type": "string", "enum": ["caller_to_service", "team_to_caller", "phone"]},
                 "open_now": {"type": "boolean"}, "open_until": nullable({"type": "string"}),
                 "opens_at": nullable({"type": "string"}), "rank": {"type": "integer"},
-                "capacity": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+                "capacity": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"type": "string"},
+                    "set_by": nullable({"type": "string",
+                                        "description": "staff username: only for authenticated professionals"})}},
                 "flags": {"type": "array", "items": {"type": "string"}},
                 "geometry": {"type": "array", "items": {"type": "array", "items": number}},
             },
@@ -188,7 +193,8 @@ def _schemas(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any
                 "status": {"type": "string"}, "version": {"type": "integer"}, "capacity": {"type": "string"},
                 "lat": nullable(number), "lon": nullable(number),
                 "phone_public": nullable({"type": "string"}),
-                "phone_professional": nullable({"type": "string"}),
+                "phone_professional": nullable({"type": "string",
+                                                "description": "null unless an authenticated professional asks"}),
             },
         },
     }
@@ -210,7 +216,8 @@ def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
             "responses": {
                 "BadRequest": _json(_ref("Error"), "bad input: `errors` names each field and what to fix"),
                 "Unauthorised": _json(_ref("Error"), "no valid bearer token"),
-                "Forbidden": _json(_ref("Error"), "the token's role does not allow this"),
+                "Forbidden": _json(_ref("Error"), "the caller may not claim this requester role, or the token's role "
+                                                    "does not allow this (`errors` names the field)"),
                 "NotFound": _json(_ref("Error"), "no such address or record"),
                 "MethodNotAllowed": _json(_ref("Error"), "this address does not take that method"),
                 "TooLarge": _json(_ref("Error"), "the body is over the size limit (`errors.body` says the limit)"),
@@ -225,14 +232,14 @@ def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
                 "requestBody": {"required": True,
                                 "content": {"application/json": {"schema": _ref("TriageRequest")}}},
                 "responses": {"200": _json(_ref("TriageAnswer"), "a question, or the outcome"),
-                              **_errors(400, 405, 413, 429, 503)},
+                              **_errors(400, 403, 405, 413, 429, 503)},
             }},
             "/api/v1/route": {"post": {
                 "operationId": "route", "summary": "The nearest appropriate open services for a disposition",
                 "requestBody": {"required": True,
                                 "content": {"application/json": {"schema": _ref("RouteRequest")}}},
                 "responses": {"200": _json(_ref("RouteAnswer"), "services in the order to offer them"),
-                              **_errors(400, 405, 413, 429, 503)},
+                              **_errors(400, 403, 405, 413, 429, 503)},
             }},
             "/api/v1/complaints": {"get": {
                 "operationId": "complaints", "summary": "Presenting complaints",
