@@ -33,6 +33,8 @@ def test_outcome_log_holds_no_postcode_point_free_text_or_answers(app):
     assert re.fullmatch(r"[A-Za-z0-9_-]{16,32}", body["outcome_ref"])
     c.post("/api/v1/route", json={"disposition": "FALLS_LIFT", "location": {"lat": 53.8175, "lon": -3.0357}, "age": 88})
     c.post("/api/v1/triage", json={"age": 40, "sex": "male", "complaint": words, "location": {"postcode": "LA1 4RP"}})
+    c.post("/api/v1/triage", json={"age": 50, "sex": "male", "complaints": ["chest pain", words],
+                                   "answers": {}, "location": {"postcode": "LA1 4RP"}})
     rows = _rows(app)
     assert len(rows) >= 2
     lat, lon = body["location"]["lat"], body["location"]["lon"]

@@ -131,7 +131,8 @@ class OutcomeLog:
             return None
         services = list(answer.get("services") or [])
         loc = answer["location"]
-        complaint = (answer.get("complaint") or {}).get("id")
+        ids = [c.get("id") for c in (answer.get("complaints") or [answer.get("complaint") or {}]) if c.get("id")]
+        complaint = ",".join(ids)[:200] or None  # complaint ids only, never the caller's words
         key = (kind, code, complaint, loc.get("lat"), loc.get("lon"), age_band(age), str(answer.get("requester_role")),
                tuple(s["id"] for s in services), now.replace(minute=0, second=0, microsecond=0))
         again = self._seen(key)
