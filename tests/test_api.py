@@ -179,7 +179,13 @@ def test_triage_complete_answers_with_services_by_road(client):
 # -- route ----------------------------------------------------------------------------------------
 def test_route_with_requester_role(client):
     body = {"disposition": "FALLS_LIFT", "location": FALL_FLOOR_AT, "age": 80, "sex": "female"}
-    nwas = post(client, "route", {**body, "requester_role": "nwas"})
+    assert post(client, "route", {**body, "requester_role": "nwas"}).status_code == 403  # needs a token of that role
+    accounts = client.application.extensions["uec"].accounts
+    if accounts.user("nwas-dispatch") is None:
+        accounts.create_user("nwas-dispatch", "correct horse battery", "viewer", requester_role="nwas")
+    token = accounts.create_token("nwas-dispatch")
+    nwas = client.post("/api/v1/route", json={**body, "requester_role": "nwas"},
+                       headers={"Authorization": f"Bearer {token}"})
     assert nwas.status_code == 200
     data = nwas.get_json()
     assert data["requester_role"] == "nwas" and data["disposition"]["code"] == "FALLS_LIFT"

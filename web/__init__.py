@@ -20,12 +20,16 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     app.config["SETTINGS"] = settings
     app.secret_key = settings.secret_key or _secret_from_file(settings.var_dir)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=settings.secure_cookies, MAX_CONTENT_LENGTH=5 * 1024 * 1024)
+                      SESSION_COOKIE_SECURE=settings.secure_cookies)
+    # Every template is HTML: escape everywhere, including inside the NHS.UK component macros
+    # (`.jinja` files, which Flask would otherwise render unescaped: reflected XSS).
+    app.jinja_options = {**app.jinja_options, "autoescape": True}
     care = care or UrgentCare(settings)
     care.initialise()
     app.extensions["uec"] = care
 
-    from web import admin, admin_api, api, csrf, handler, intelligence
+    from web import admin, admin_api, api, csrf, handler, intelligence, limits
+    limits.init_app(app, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     csrf.init_app(app)  # a CSRF token on every form POST in the app; the bearer-token JSON API is exempt
     app.register_blueprint(api.bp)
     app.register_blueprint(handler.bp)
@@ -36,6 +40,12 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     @app.errorhandler(InputError)
     def _input_error(exc: InputError):
         return jsonify({"error": "invalid input", "errors": exc.errors, **exc.extra}), 400
+
+    from uec.disclosure import RoleError
+
+    @app.errorhandler(RoleError)
+    def _role_error(exc: RoleError):
+        return jsonify({"error": "forbidden", "errors": exc.errors}), 403
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -58,6 +68,8 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         return resp
 
+    from web import ratelimit
+    ratelimit.init_app(app, settings)  # last: it limits every endpoint registered above
     return app
 
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from flask import Blueprint, current_app, render_template, request
 
 from directory.opening import LONDON
+from uec import maps
 from uec.handover import handover
 from uec.inputs import InputError, parse_uk_date_time
 from web.auth import current_user
@@ -116,7 +117,7 @@ class Call:
             if not isinstance(trail, list) or not all(
                     isinstance(t, dict) and isinstance(t.get("q"), str) and "a" in t for t in trail):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a forged field nested thousands deep
             trail, call.damaged = [], True
         call.trail = trail
         return call
@@ -202,8 +203,18 @@ class Call:
 @bp.after_request
 def _no_store(resp):
     """Call pages carry patient details: no browser or proxy may keep a copy."""
-    resp.headers["Cache-Control"] = "no-store"
+    resp.headers.setdefault("Cache-Control", "no-store")
     return resp
+
+
+@bp.get("/map/boundaries.geojson")
+def boundaries():
+    """The LSC district boundaries the option maps draw on: one small file, cached by the browser."""
+    body, etag = maps.boundaries()
+    resp = current_app.response_class(body, mimetype="application/geo+json")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return resp.make_conditional(request)
 
 
 @bp.get("/")
@@ -303,7 +314,8 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
                            location=result.get("location") or {}, flag_labels=FLAG_LABELS,
                            services_error=services_error, chosen=chosen,
                            handover=handover(result, _care().snapshot().by_id if result.get("services") else {},
-                                             professional=professional))
+                                             professional=professional),
+                           map_data=maps.option_map(_care(), result))
 
 
 def _input_error(call: Call, exc: InputError) -> Any:
@@ -337,6 +349,9 @@ def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
         summary.append({"text": msg, "href": f"#{target or 'call-form'}"})
         if target and target not in field_errors:
             field_errors[target] = msg
+    from uec.inputs import MAX_TEXT, TEXT_LIMITS
+    for key, text in call.values.items():  # an over-long field is named in the errors, not echoed whole
+        call.values[key] = text[:TEXT_LIMITS.get(key, MAX_TEXT)]
     complaints = _care().complaints()
     titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
     code = status if status is not None else (400 if errors else 200)
@@ -362,6 +377,9 @@ def _given(call: Call, key: str) -> bool:
 
 
 # -- template helpers ---------------------------------------------------------------------
+bp.add_app_template_global(maps.service_map, "service_map")
+
+
 @bp.app_template_global("time_used")
 def time_used(call: Call, at: str | None = None) -> dict[str, str]:
     """The date and time opening hours are judged at, in UK time: the one entered, or now."""
