@@ -199,3 +199,22 @@ def test_whatif_closing_a_utc_never_changes_the_live_directory(filled):
     viewer = {"Authorization": f"Bearer {care.accounts.create_token('viewer')}"}
     assert c.post("/api/v1/whatif", headers=viewer, json={"changes": [{"service": "rph-utc", "close": True}],
                                                            "weeks": 0, "name": "x"}).status_code == 403
+
+
+def test_rollups_written_with_each_batch_match_a_rebuild(app):
+    c = app.test_client()
+    for pc in ("PR1 8XJ", "FY1 1AA", "LA1 4RP"):
+        c.post("/api/v1/route", json={"disposition": "UTC_4H", "location": {"postcode": pc}, "age": 30})
+    c.post("/api/v1/route", json={"disposition": "FALLS_LIFT", "location": {"postcode": "BB2 1AX"}, "age": 85})
+    rows = _rows(app)
+    care = app.extensions["uec"]
+    from uec.intelligence import rollup
+    with care.store.engine.connect() as conn:
+        daily = sorted(tuple(r) for r in conn.execute(select(t.outcome_daily)))
+        hourly = sorted(tuple(r) for r in conn.execute(select(t.outcome_hourly)))
+    assert sum(r[-1] for r in daily) == sum(r[-1] for r in hourly) == len(rows) == 4
+    with care.store.engine.begin() as conn:
+        rollup.rebuild(conn)
+    with care.store.engine.connect() as conn:
+        assert sorted(tuple(r) for r in conn.execute(select(t.outcome_daily))) == daily
+        assert sorted(tuple(r) for r in conn.execute(select(t.outcome_hourly))) == hourly

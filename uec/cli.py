@@ -25,6 +25,11 @@ def _accounts(settings: Settings):
     return Accounts(_store(settings).engine)
 
 
+# `uec serve --worker-class`: short names; anything else is passed to gunicorn as given
+_WORKER_CLASSES = {"shed": "uec.serving.ShedThreadWorker", "shed-sync": "uec.serving.ShedSyncWorker",
+                   "gthread": "gthread", "sync": "sync"}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     store = _store(settings)  # migrate and seed once, before the workers start
@@ -38,8 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["UEC_INSECURE_COOKIES"] = "1"
     os.chdir(ROOT)
     gunicorn = Path(sys.executable).with_name("gunicorn")  # the one installed beside this Python
-    argv = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", args.bind, "--workers", str(args.workers), "--timeout", "120",
-            "--access-logfile", "-", "wsgi:app"]
+    worker_class = _WORKER_CLASSES.get(args.worker_class, args.worker_class)
+    argv = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", args.bind, "--workers", str(args.workers),
+            "--worker-class", worker_class, "--threads", str(args.threads), "--timeout", "120",
+            "--access-logfile", args.access_log, "wsgi:app"]
     os.execvp(argv[0], argv)
     return 0  # pragma: no cover
 
@@ -154,7 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="initialise the database, then run gunicorn")
     s.add_argument("--bind", default=os.environ.get("UEC_BIND", "127.0.0.1:8000"))
+    # defaults chosen with `python -m bench.http` (README, docs/scaling.md): 2 processes x 4 threads of
+    # the gthread worker that sheds requests waiting over UEC_MAX_QUEUE_MS with a fast 503
     s.add_argument("--workers", type=int, default=int(os.environ.get("UEC_WORKERS", "2")))
+    s.add_argument("--worker-class", default=os.environ.get("UEC_WORKER_CLASS", "shed"),
+                   help="shed (gthread that answers 503 when saturated), gthread, sync, or a gunicorn class path")
+    s.add_argument("--threads", type=int, default=int(os.environ.get("UEC_THREADS", "4")))
+    s.add_argument("--access-log", default=os.environ.get("UEC_ACCESS_LOG", "-"),
+                   help="gunicorn access log file ('-' standard output, '/dev/null' none)")
     s.add_argument("--no-warm", dest="warm", action="store_false", help="skip precomputing travel fields")
     s.set_defaults(func=cmd_serve)
     sub.add_parser("init", help="create or migrate the database and load the bundled LSC directory").set_defaults(func=cmd_init)

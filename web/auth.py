@@ -166,8 +166,9 @@ def current_user() -> User | None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths under /admin are followed after sign-in."""
-    if target:
+    """Only same-site paths under /admin are followed (after sign-in, or back after a form);
+    control characters (CR/LF would split the Location header) and backslashes are refused."""
+    if target and len(target) <= 2000 and target.isprintable() and "\\" not in target:
         parts = urlparse(target)
         if not parts.scheme and not parts.netloc and target.startswith("/admin"):
             return target

@@ -5,7 +5,7 @@ import math
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -34,7 +34,9 @@ class _Points:
         lon = np.array([r.lon for r in rows])
         self.nodes, gap = network.snap_many(lat, lon)
         from geodata.routing import _access
-        self.access_s = np.array([_access(float(g))[0] for g in gap])
+        access = np.array([_access(float(g)) for g in gap])
+        self.access_s, self.access_m = access[:, 0], access[:, 1]
+        self.index = {c: i for i, c in enumerate(self.codes)}
 
 
 _points: dict[int, _Points] = {}
@@ -74,6 +76,63 @@ def lsoa_minutes(services: Sequence[Service], fields: Any, service_type: str, at
                 open_ = np.array([states.get(int(m), False) for m in ceil])
             best = np.where(open_ & (minutes < best), minutes, best)
     return np.where(np.isfinite(best), best, np.nan)
+
+
+class _LsoaTravel(Mapping):
+    """Service id -> Travel from one LSOA centroid, read on demand from precomputed matrices."""
+
+    def __init__(self, table: "_TravelTable", j: int):
+        self._t, self._j = table, j
+
+    def get(self, sid, default=None):
+        rows = self._t.rows.get(sid)
+        if not rows:
+            return default
+        best = None
+        for r in rows:
+            m = self._t.minutes[r, self._j]
+            if np.isfinite(m) and (best is None or m < self._t.minutes[best, self._j]):
+                best = r
+        if best is None:
+            return default
+        from geodata.routing import Travel
+        return Travel(minutes=float(self._t.minutes[best, self._j]), km=float(self._t.km[best, self._j]))
+
+    def __getitem__(self, sid):
+        v = self.get(sid)
+        if v is None:
+            raise KeyError(sid)
+        return v
+
+    def __iter__(self):
+        return (sid for sid in self._t.rows if self.get(sid) is not None)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+class _TravelTable:
+    def __init__(self, fields: Any, codes: Sequence[str]):
+        pts = _points_for(fields.network)
+        idx = np.array([pts.index[c] for c in codes], dtype=int)
+        nodes = pts.nodes[idx]
+        keys = fields.ids
+        self.minutes = np.empty((len(keys), len(codes)))
+        self.km = np.empty((len(keys), len(codes)))
+        self.rows: dict[str, list[int]] = {}
+        for r, key in enumerate(keys):
+            acc_s, acc_m = fields._access[key]
+            block = np.asarray(fields._fields[key][nodes], dtype=np.float64)
+            self.minutes[r] = (block[:, 0] + pts.access_s[idx] + acc_s) / 60.0
+            self.km[r] = (block[:, 1] + pts.access_m[idx] + acc_m) / 1000.0
+            self.rows.setdefault(key.split("#", 1)[0], []).append(r)
+
+
+def travel_by_lsoa(fields: Any, codes: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """For each LSOA code: service id -> Travel from its centroid (the quickest base of a mobile team),
+    as TravelFields.travel gives for that point, read from matrices computed for all LSOAs at once."""
+    table = _TravelTable(fields, codes)
+    return {c: _LsoaTravel(table, j) for j, c in enumerate(codes)}
 
 
 class CoverageCache:

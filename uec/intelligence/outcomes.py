@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from directory import tables as t
 from directory.opening import LONDON
 from uec.inputs import InputError
+from uec.intelligence import rollup
 from uec.intelligence.writer import Writer, batch_writer
 
 log = logging.getLogger("uec.intelligence")
@@ -172,6 +173,7 @@ class OutcomeLog:
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(insert(t.outcomes), rows)
+                rollup.add(conn, rows)
         if time.monotonic() - self._pruned_at > self.settings.prune_every_s:
             self.purge()
 
@@ -185,6 +187,7 @@ class OutcomeLog:
             cutoff = (now or self.clock()) - timedelta(days=self.settings.retention_days)
             with self.engine.begin() as conn:
                 n = conn.execute(delete(t.outcomes).where(t.outcomes.c.hour < cutoff)).rowcount or 0
+                rollup.purge(conn, cutoff.astimezone(LONDON).date())
             self._pruned_at = time.monotonic()
         if n:
             log.info("outcome log: purged %d row(s) older than %s", n, cutoff.date())
