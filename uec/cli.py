@@ -36,10 +36,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.warm:
         from uec.core import UrgentCare
         UrgentCare(settings, store=store).snapshot()  # precompute travel-time fields once
-    host = args.bind.rsplit(":", 1)[0]
-    if host in ("127.0.0.1", "localhost", "[::1]") and "UEC_INSECURE_COOKIES" not in os.environ:
-        # plain http on loopback (the local demo): a Secure-only cookie would make sign-in impossible
-        os.environ["UEC_INSECURE_COOKIES"] = "1"
+    # Session cookies stay Secure whatever the address bound: loopback is how the app runs behind a TLS
+    # proxy. Browsers accept Secure cookies from http://127.0.0.1 and http://localhost, so the local demo
+    # still signs in; UEC_INSECURE_COOKIES=1 only for plain http on another address (README).
     os.chdir(ROOT)
     gunicorn = Path(sys.executable).with_name("gunicorn")  # the one installed beside this Python
     worker_class = _WORKER_CLASSES.get(args.worker_class, args.worker_class)

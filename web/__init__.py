@@ -61,12 +61,8 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
                                      "it has been logged"}), 500
         return "Something went wrong; the error has been logged.", 500
 
-    @app.after_request
-    def _headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        return resp
+    from web import headers
+    headers.init_app(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
     from web import ratelimit
     ratelimit.init_app(app, settings)  # last: it limits every endpoint registered above
