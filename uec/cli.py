@@ -79,12 +79,41 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 def cmd_create_token(args: argparse.Namespace) -> int:
     from accounts import AccountError
     accounts = _accounts(Settings.from_env())
+    days = args.days if args.days is not None else Settings.from_env().token_days
     try:
-        token = accounts.create_token(args.username, args.name)
+        token = accounts.create_token(args.username, args.name, days=days)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(token)
+    print(f"(expires in {days:g} days; revoke with 'uec revoke-token --id N', ids from 'uec tokens')", file=sys.stderr)
+    return 0
+
+
+def cmd_revoke_token(args: argparse.Namespace) -> int:
+    """`uec revoke-token --id N` or `uec revoke-token --user NAME` (all of that user's tokens)."""
+    from accounts import AccountError
+    accounts = _accounts(Settings.from_env())
+    if (args.id is None) == (args.user is None):
+        print("error: give --id N (from 'uec tokens') or --user NAME (all of that user's tokens)", file=sys.stderr)
+        return 2
+    try:
+        if args.id is not None:
+            gone = accounts.revoke_token(args.id, by="cli")
+            print(f"revoked token {args.id} ({gone['name']!r} of {gone['username']})")
+        else:
+            print(f"revoked {accounts.revoke_tokens(args.user, by='cli')} token(s) of {args.user}")
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """List API tokens (never the secrets): id, user, name, expiry, state."""
+    for tok in _accounts(Settings.from_env()).tokens(args.user):
+        state = "revoked" if tok["revoked"] else ("expired" if tok["expired"] else "live")
+        print(f"{tok['id']}\t{tok['username']}\t{tok['name']}\texpires {tok['expires_at']:%Y-%m-%d}\t{state}")
     return 0
 
 
@@ -185,7 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("create-token", help="create an API token (printed once) for a user")
     t.add_argument("username")
     t.add_argument("--name", default="api")
+    t.add_argument("--days", type=float, default=None, help="lifetime in days (default UEC_TOKEN_DAYS, 90)")
     t.set_defaults(func=cmd_create_token)
+    rv = sub.add_parser("revoke-token", help="revoke an API token (--id N) or all of a user's (--user NAME)")
+    rv.add_argument("--id", type=int, default=None)
+    rv.add_argument("--user", default=None)
+    rv.set_defaults(func=cmd_revoke_token)
+    tl = sub.add_parser("tokens", help="list API tokens (ids, users, expiry; never the secrets)")
+    tl.add_argument("--user", default=None)
+    tl.set_defaults(func=cmd_tokens)
     r = sub.add_parser("rules", help="rule set tools")
     r.add_argument("action", choices=["check", "test"])
     r.add_argument("--rules", type=Path, default=None)
