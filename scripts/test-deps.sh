@@ -10,6 +10,14 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 /usr/bin/chromium --version
 
+# HAProxy for the cluster demo (scripts/cluster-demo, tests/test_cluster.py): Debian's package.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null
+fi
+/usr/sbin/haproxy -v | head -1
+
 # Redis for the rate-limit test that shares counters between two app instances (UEC_RATELIMIT_STORAGE).
 if [ ! -x /usr/bin/redis-server ]; then
   if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi

@@ -103,7 +103,7 @@ def message_for(key: str, text: str) -> str:
 class Call:
     """One call as the form carries it: the first page's values and the answers so far, in order."""
     values: dict[str, str] = field(default_factory=dict)
-    complaint_id: str = ""  # the matched complaint, fixed once the engine has recognised the words
+    complaint_id: str = ""  # the matched complaint(s), comma-separated, fixed once the engine has recognised the words
     trail: list[dict[str, Any]] = field(default_factory=list)  # [{"q": id, "a": answer, "t": question text}]
     damaged: bool = False
 
@@ -187,10 +187,14 @@ class Call:
         """The API v1 triage request for this call."""
         body: dict[str, Any] = {
             "age": self.age(), "sex": self.values.get("sex") or None,
-            "complaint": self.complaint_id or self.values.get("complaint", ""),
             "answers": {t["q"]: t["a"] for t in self.trail},
             "vitals": self.vitals(), "requester_role": "nhs111",
         }
+        ids = [i for i in self.complaint_id.split(",") if i]
+        if len(ids) > 1:
+            body["complaints"] = ids
+        else:
+            body["complaint"] = ids[0] if ids else self.values.get("complaint", "")
         if self.location() is not None:
             body["location"] = self.location()
         at = self.at()
@@ -237,15 +241,15 @@ def step():
         call.values["prev_complaint"] = call.values.get("complaint", "")
         return _start_page(call, status=200)
     if action == "start":
-        choice = form.get("complaint_choice")
+        titles = {c["id"]: c["title"] for c in _care().complaints()}
+        choice = [c for c in dict.fromkeys(form.getlist("complaint_choice")) if c in titles]
         if choice or call.values.get("complaint") != call.values.get("prev_complaint"):
             call.trail = []  # a different complaint asks its own questions from the start
             call.complaint_id = ""  # the words are matched again
         call.values["prev_complaint"] = ""
-        if choice:
-            titles = {c["id"]: c["title"] for c in _care().complaints()}
-            if choice in titles:
-                call.complaint_id, call.values["complaint"] = choice, titles[choice]
+        if choice:  # every complaint ticked in a tie, none preselected
+            call.complaint_id = ",".join(choice)
+            call.values["complaint"] = " and ".join(titles[c] for c in choice)
         if form.get("location_choice"):
             call.values["location"] = form["location_choice"]
         at_errors: dict[str, str] = {}
@@ -270,6 +274,8 @@ def step():
         return _advance(call, preselect=(last["q"], str(last["a"])))
     if action == "answer":
         qid, value = form.get("question", ""), (form.get("answer") or "").strip()
+        if form.get("answer_unknown"):  # "not sure" / not measured, beside a number field
+            value = "unknown"
         if not qid:
             return _advance(call)
         if not value:
@@ -300,16 +306,19 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
         services_error = ("The directory could not be searched just now, so no services are shown. "
                           "Act on the outcome above and find a service through your escalation route.")
     complaint = result["complaint"]
+    complaints = result.get("complaints") or [complaint]
     if not call.complaint_id:
-        call.complaint_id = complaint["id"]
+        call.complaint_id = ",".join(c["id"] for c in complaints)
     if result["status"] == "question":
         errors = {"answer": answer_error} if answer_error else {}
         if preselect and preselect[0] == result["question"]["id"] and not bad_value:
             bad_value = preselect[1]
         return render_template("handler/question.html", call=call, result=result, question=result["question"],
-                               complaint=complaint, errors=errors, bad_value=bad_value), 400 if errors else 200
+                               complaint=complaint, complaints=complaints, errors=errors,
+                               bad_value=bad_value), 400 if errors else 200
     professional = current_user() is not None
     return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
+                           complaints=complaints, question_texts={t["q"]: t.get("t", "") for t in call.trail},
                            outcome=result["outcome"], services=result.get("services", []),
                            location=result.get("location") or {}, flag_labels=FLAG_LABELS,
                            services_error=services_error, chosen=chosen,
@@ -435,4 +444,6 @@ def answer_label(value: Any) -> str:
         return "Yes"
     if value is False or (isinstance(value, str) and value.lower() in ("no", "false")):
         return "No"
+    if isinstance(value, str) and value.lower() == "unknown":
+        return "Not sure"
     return str(value)
