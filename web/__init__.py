@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from uec.config import Settings
 from uec.core import UrgentCare
 from uec.inputs import InputError
+from web.error_pages import error_page
 
 
 def create_app(settings: Settings | None = None, *, care: UrgentCare | None = None) -> Flask:
@@ -30,9 +31,10 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     care.initialise()
     app.extensions["uec"] = care
 
-    from web import admin, admin_api, api, csrf, handler, intelligence, limits
+    from web import admin, admin_api, api, compression, csrf, handler, intelligence, limits
     limits.init_app(app, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     csrf.init_app(app)  # a CSRF token on every form POST in the app; the bearer-token JSON API is exempt
+    compression.init_app(app)  # brotli/gzip responses (web/compression.py says why)
     app.register_blueprint(api.bp)
     app.register_blueprint(handler.bp)
     app.register_blueprint(admin.bp)
@@ -55,7 +57,14 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return jsonify({"error": exc.name, "message": exc.description}), exc.code
-        return exc
+        if exc.code is None or exc.code < 400:
+            return exc
+        resp = exc.get_response()  # keep the exception's headers (Allow, Retry-After)
+        body, code = error_page(exc.code, exc.description)
+        resp.set_data(body)
+        resp.status_code = code
+        resp.mimetype = "text/html"
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a bare 500 page; logged for the operators
@@ -63,7 +72,7 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
         if request.path.startswith("/api/"):
             return jsonify({"error": "internal error", "message": "the request could not be completed; "
                                      "it has been logged"}), 500
-        return "Something went wrong; the error has been logged.", 500
+        return error_page(500)
 
     from web import headers
     headers.init_app(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
