@@ -173,7 +173,9 @@ def test_triage_complete_answers_with_services_by_road(client):
         assert {"id", "name", "type", "type_label", "travel_minutes", "distance_km", "open_now", "flags",
                 "phone"} <= set(s)
     assert data["directory_version"] >= 1 and "ranking" in data and "excluded" in data
-    assert mins == sorted(mins) or len({s["rank"] for s in data["services"]}) > 1
+    # within one rank, services open on arrival come before ones that open later, then nearest first
+    keys = [(s["rank"], "opens_later" in s["flags"], s["travel_minutes"]) for s in data["services"]]
+    assert keys == sorted(keys) or len({s["rank"] for s in data["services"]}) > 1, (mins, keys)
 
 
 # -- route ----------------------------------------------------------------------------------------
