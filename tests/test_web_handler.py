@@ -124,7 +124,8 @@ def test_start_page_is_an_nhs_form_with_every_field(client):
     for field in ("age", "age_months", "sex", "location", "complaint", "respiratory_rate", "spo2", "spo2_scale",
                   "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature", "at_date", "at_time"):
         assert f'name="{field}"' in page, field
-    assert '<datalist id="complaint-titles">' in page and '<option value="Fall (adult)">' in page
+    assert '<datalist id="complaint-titles" data-src="/complaints/suggestions.json">' in page
+    assert len(page) < 40_000  # the complaint suggestions are one cached file, not inline in every page
     assert re.search(r'id="age"[^>]*autofocus', page)
     assert "assets.nhs.uk" not in page
 

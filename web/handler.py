@@ -1,6 +1,7 @@
 """Call-handler pages: an NHS 111-style form asking the engine's questions one at a time."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -211,6 +212,18 @@ def _no_store(resp):
     return resp
 
 
+@bp.get("/complaints/suggestions.json")
+def complaint_suggestions():
+    """Complaint titles and synonyms for the complaint field's suggestions: fetched once, then cached."""
+    complaints = _care().complaints()
+    titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
+    body = json.dumps(titles, separators=(",", ":")).encode()
+    resp = current_app.response_class(body, mimetype="application/json")
+    resp.set_etag(hashlib.sha256(body).hexdigest()[:16])
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp.make_conditional(request)
+
+
 @bp.get("/map/boundaries.geojson")
 def boundaries():
     """The LSC district boundaries the option maps draw on: one small file, cached by the browser."""
@@ -317,6 +330,7 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
                                complaint=complaint, complaints=complaints, errors=errors,
                                bad_value=bad_value), 400 if errors else 200
     professional = current_user() is not None
+    _care().recorder.record_chosen(result, chosen)  # the outcome log (no patient details) notes the choice
     return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
                            complaints=complaints, question_texts={t["q"]: t.get("t", "") for t in call.trail},
                            outcome=result["outcome"], services=result.get("services", []),
@@ -361,12 +375,9 @@ def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
     from uec.inputs import MAX_TEXT, TEXT_LIMITS
     for key, text in call.values.items():  # an over-long field is named in the errors, not echoed whole
         call.values[key] = text[:TEXT_LIMITS.get(key, MAX_TEXT)]
-    complaints = _care().complaints()
-    titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
     code = status if status is not None else (400 if errors else 200)
     return render_template("handler/start.html", call=call, values=call.values, errors=field_errors,
-                           summary=summary, candidates=candidates or [], suggestions=suggestions,
-                           complaint_titles=titles), code
+                           summary=summary, candidates=candidates or [], suggestions=suggestions), code
 
 
 def _suggestions(call: Call) -> list[str]:

@@ -88,3 +88,20 @@ if (summary) {
   })
   print.addEventListener('click', () => window.print())
 }
+
+// Complaint suggestions: one cached JSON file instead of a long list inside every start page.
+const suggestionList = document.getElementById('complaint-titles')
+if (suggestionList && suggestionList.dataset.src) {
+  fetch(suggestionList.dataset.src)
+    .then((response) => response.json())
+    .then((titles) => {
+      const options = titles.map((title) => {
+        const option = document.createElement('option')
+        option.value = title
+        return option
+      })
+      suggestionList.replaceChildren(...options)
+      suggestionList.dataset.loaded = String(options.length)
+    })
+    .catch(() => { suggestionList.dataset.loaded = '0' })
+}
