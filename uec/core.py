@@ -16,6 +16,7 @@ from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
 from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
 from uec.config import Settings
+from uec.directory_service import DirectoryService
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
 
@@ -37,6 +38,7 @@ class Snapshot:
     rankings: Rankings
     fields: Any  # geodata.routing.TravelFields
     built_at: float
+    quarantined: tuple[Any, ...] = ()  # directory.store.Quarantined: records left out of routing, with reasons
 
 
 class UrgentCare:
@@ -51,6 +53,7 @@ class UrgentCare:
         self.rules = load_rules(rules_dir)
         self.engine = Engine(self.rules)
         self.base_rankings = Rankings.load()
+        self.directory = DirectoryService(self.store, geo=self.geo, base_rankings=self.base_rankings)
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -58,8 +61,12 @@ class UrgentCare:
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
         """Migrate the accounts and the directory (loading the bundled LSC data into an empty one)."""
+        from directory import scenarios as sc
         self.accounts.migrate()
-        return self.store.initialise()
+        added = self.store.initialise()
+        # the bundled scenarios are seeded once here, at start-up, never by a page read
+        self.store.seed_scenarios([(x.name, x.spec()) for x in sc.load_file(dispositions=self.rules.dispositions)])
+        return added
 
     def snapshot(self) -> Snapshot:
         """The routing view; checks the database version at most once per refresh interval."""
@@ -81,7 +88,8 @@ class UrgentCare:
 
     def _build(self, version: int) -> Snapshot:
         from geodata.routing import TravelFields
-        services = tuple(self.store.services())
+        usable, quarantined = self.store.services_and_quarantine()  # a bad record is left out, never fatal
+        services = tuple(usable)
         targets, mobile = {}, set()
         for s in services:
             if s.mobile:
@@ -94,7 +102,8 @@ class UrgentCare:
         fields = TravelFields.build(self.geo.network, targets, mobile=mobile,
                                     cache_dir=self.settings.var_dir / "travel-cache")
         rankings = self.base_rankings.with_local(self.store.local_rankings())
-        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time())
+        return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
+                        tuple(quarantined))
 
     def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
         raw = snap.fields.travel(loc.lat, loc.lon)

@@ -57,10 +57,13 @@ def dispositions():
 
 @bp.get("/health")
 def health():
+    """Whether routing is answering, from which directory version, and which records it leaves out and why."""
     care = _care()
     snap = care.snapshot()
-    return jsonify({"status": "ok", "directory_version": snap.version, "services": len(snap.services),
-                    "worker_pid": os.getpid(), "snapshot_age_s": round(time.time() - snap.built_at, 1)})
+    quarantined = [q.as_dict() for q in getattr(snap, "quarantined", ())]
+    return jsonify({"status": "degraded" if quarantined else "ok", "directory_version": snap.version,
+                    "services": len(snap.services), "worker_pid": os.getpid(),
+                    "snapshot_age_s": round(time.time() - snap.built_at, 1), "quarantined": quarantined})
 
 
 @bp.get("/services")
