@@ -2,3 +2,4 @@
 from web import create_app
 
 app = create_app()
+app.extensions["uec"].snapshot()  # build this worker's routing snapshot before it takes requests

@@ -25,6 +25,10 @@ SERVICE_TYPES: dict[str, str] = {
     "gp_out_of_hours": "GP out of hours",
     "urgent_dental": "Urgent dental service",
     "community_pharmacy": "Community pharmacy",
+    "maternity_triage": "Maternity triage / assessment unit (obstetric unit)",
+    "eye_casualty": "Hospital eye casualty (emergency eye service)",
+    "urgent_eyecare": "Community urgent eyecare service (optometrists)",
+    "own_gp": "Your own GP practice (routine appointment)",
 }
 REFERRAL_ROLES = ("walk_in", "nhs111", "nwas", "gp", "professional")
 REQUESTER_ROLES = {

@@ -119,7 +119,7 @@ def test_ambiguous_complaint_returns_ranked_candidates(client):
 
 def test_complete_without_location_says_how_to_get_services(client):
     data, asked = run_triage(client, {"age": 75, "sex": "female", "complaint": "fall"}, {})
-    assert data["outcome"]["disposition"]["code"] == "PC_24H"  # up again, uninjured: GP review
+    assert data["outcome"]["disposition"]["code"] == "PC_ROUTINE"  # up again, uninjured: routine GP falls review
     assert data["services"] == [] and "location" in data["note"]
     assert "fall_on_floor" in asked
     trail_ids = [t["question"] for t in data["outcome"]["trail"]]

@@ -28,6 +28,7 @@ TYPES = {
     "sdec_medical", "sdec_surgical", "sdec_frailty", "sdec_paediatric", "mhuac",
     "crisis_line", "crisis_cafe", "falls_lifting", "urgent_community_response",
     "gp_out_of_hours", "urgent_dental", "community_pharmacy",
+    "maternity_triage", "eye_casualty", "urgent_eyecare", "own_gp",
 }
 ROUTES = {"walk_in", "nhs111", "nwas", "gp", "professional"}
 SEXES = {"any", "female", "male"}
@@ -300,3 +301,54 @@ def test_blackburn_with_darwen_has_no_falls_lifting_claimed():
 def test_blackburn_utc_is_over_16s_and_24_7():
     utc = by_id("rbh-utc")
     assert utc["age_min"] == 16 and utc["opening"] == {"always": True}
+
+
+def test_service_types_match_the_directory_model():
+    from directory.model import SERVICE_TYPES
+    assert TYPES == set(SERVICE_TYPES), "keep this test's TYPES and directory.model.SERVICE_TYPES in step"
+
+
+def test_maternity_triage_at_every_lsc_obstetric_unit():
+    """MATERNITY_1H needs a 24/7 maternity triage at each obstetric unit (ELHT's is at Burnley, not Blackburn)."""
+    units = {s["id"]: s for s in services() if s["type"] == "maternity_triage"}
+    expected = {"rph-maternity-triage": "PR2 9HT", "bgh-maternity-triage": "BB10 2PQ", "bvh-maternity-triage": "FY3 8NR",
+                "rli-maternity-triage": "LA1 4RP", "fgh-maternity-triage": "LA14 4LF"}
+    assert set(expected) <= set(units)
+    for sid, postcode in expected.items():
+        unit = units[sid]
+        assert unit["postcode"] == postcode and unit["sex"] == "female" and unit["opening"] == {"always": True}, sid
+        assert not unit["referral_only"] and "walk_in" in unit["referral_routes"], f"{sid}: women phone triage themselves"
+    assert by_id("bvh-maternity-triage")["phone_public"] == "01253 956820"
+    assert by_id("rli-maternity-triage")["phone_public"] == "01524 583863"
+    assert by_id("fgh-maternity-triage")["phone_public"] == "01229 403988"
+    assert by_id("rph-maternity-triage")["phone_public"] == "01772 524495"
+    assert by_id("bgh-maternity-triage")["phone_public"] is None and "NOT found" in by_id("bgh-maternity-triage")["notes"]
+
+
+def test_eye_services_are_referral_or_phone_and_say_what_is_unconfirmed():
+    casualties = [s for s in services() if s["type"] == "eye_casualty"]
+    assert {s["id"] for s in casualties} >= {"bgh-eye-casualty", "rph-eye-urgent"}
+    for svc in casualties:
+        assert svc["referral_only"] and "walk_in" not in svc["referral_routes"], svc["id"]
+        assert "NOT" in svc["notes"], f"{svc['id']}: say which fields are unconfirmed"
+    community = by_id("lsc-urgent-eyecare")
+    assert community["type"] == "urgent_eyecare" and community.get("access") == "phone"
+
+
+def test_own_gp_is_a_phone_entry_in_core_hours():
+    gp = by_id("own-gp-practice")
+    assert gp["type"] == "own_gp" and gp.get("access") == "phone"
+    assert gp["opening"] == {"weekly": {"weekdays": ["08:00-18:30"]}, "bank_holidays": []}
+
+
+def test_every_disposition_class_or_code_has_ranked_types_that_exist():
+    """Each disposition is ranked (by code or class) to service types that some bundled service provides."""
+    from directory.rankings import Rankings
+    from triage.loader import load_rules
+
+    rankings = Rankings.load()
+    present = {s["type"] for s in services()}
+    for code, d in load_rules().dispositions.items():
+        ranking = rankings.applied(code, d.cls, ())
+        assert ranking.key in (code, d.cls), f"{code}: no ranking for the code or its class {d.cls}"
+        assert any(t in present for t in ranking.types), f"{code}: no bundled service of types {ranking.types}"

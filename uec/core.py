@@ -54,9 +54,7 @@ class UrgentCare:
         self.engine = Engine(self.rules)
         self.base_rankings = Rankings.load()
         self.directory = DirectoryService(self.store, geo=self.geo, base_rankings=self.base_rankings)
-        self._snapshot: Snapshot | None = None
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
+        self._init_background()
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
@@ -68,27 +66,69 @@ class UrgentCare:
         self.store.seed_scenarios([(x.name, x.spec()) for x in sc.load_file(dispositions=self.rules.dispositions)])
         return added
 
-    def snapshot(self) -> Snapshot:
-        """The routing view; checks the database version at most once per refresh interval."""
-        now = time.monotonic()
-        snap = self._snapshot
-        if snap is not None and now - self._checked_at < self.settings.refresh_seconds:
-            return snap
-        with self._lock:
-            try:
-                version = self.store.directory_version()
-            except Exception:
-                if self._snapshot is not None:  # database unreachable: keep answering from the last view
-                    return self._snapshot
-                raise
-            self._checked_at = time.monotonic()
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = self._build(version)
-            return self._snapshot
+    def _init_background(self) -> None:
+        """Per-process background machinery: the snapshot poller, the gap-log writer, their engines."""
+        from uec.background import make_engine
+        from uec.gaplog import GapLog
+        from uec.refresh import Refresher
+        st = self.settings
+        timeouts = dict(connect_timeout_s=st.db_connect_timeout_s, statement_timeout_ms=st.db_statement_timeout_ms)
+        self._primary_engine = make_engine(st.database_url, **timeouts)
+        read_url = st.database_read_url or st.database_url
+        self.read_store = Store(read_url) if st.database_read_url else self.store
+        self._read_engine = make_engine(read_url, **timeouts) if st.database_read_url else self._primary_engine
+        self._behind_since: float | None = None
+        self.gap_log = GapLog(self._primary_engine, retention_days=st.gap_retention_days,
+                              near_minutes=st.gap_near_minutes)
+        self._refresher: Refresher[Snapshot] = Refresher(latest=self._latest_version, build=self._build,
+                                                         interval_s=st.refresh_seconds)
 
-    def _build(self, version: int) -> Snapshot:
+    def snapshot(self) -> Snapshot:
+        """The routing view. Never touches the database after the first build in a process: a
+        daemon thread checks the version every `refresh_seconds` and swaps in a rebuilt snapshot,
+        while the old one keeps answering (also while the database is frozen or down)."""
+        return self._refresher.get()
+
+    def refresh_snapshot(self) -> Snapshot:
+        """Check the database version now and rebuild if it moved (CLI, tests, after a local write)."""
+        return self._refresher.refresh_now()
+
+    def snapshot_status(self) -> dict[str, Any]:
+        snap = self._refresher.current
+        return {**self._refresher.status(), "directory_version": snap.version if snap else None,
+                "gap_log": self.gap_log.writer.stats(),
+                "reads_from": "replica" if self.read_store is not self.store else "primary"}
+
+    @staticmethod
+    def _version_on(engine) -> int:
+        from sqlalchemy import select
+        from directory import tables as t
+        with engine.connect() as conn:
+            return int(conn.execute(select(t.meta.c.value).where(t.meta.c.key == "directory_version")).scalar() or 0)
+
+    def _latest_version(self) -> tuple[int, Store, bool]:
+        """(version, store to build from, authoritative). A replica more than `replica_max_lag_s`
+        behind the primary is bypassed, so a lagging replica delays an edit by a bounded time."""
+        version = self._version_on(self._read_engine)
+        if self.read_store is self.store:
+            return version, self.store, True
+        try:
+            primary = self._version_on(self._primary_engine)
+        except Exception:  # primary unreachable: the replica is the best view there is
+            return version, self.read_store, False
+        if primary <= version:
+            self._behind_since = None
+            return version, self.read_store, False
+        now = time.monotonic()
+        self._behind_since = self._behind_since or now
+        if now - self._behind_since >= self.settings.replica_max_lag_s:
+            return primary, self.store, True
+        return version, self.read_store, False
+
+    def _build(self, version: int, store: Store | None = None) -> Snapshot:
         from geodata.routing import TravelFields
-        usable, quarantined = self.store.services_and_quarantine()  # a bad record is left out, never fatal
+        store = store or self.read_store
+        usable, quarantined = store.services_and_quarantine()  # a bad record is left out, never fatal
         services = tuple(usable)
         targets, mobile = {}, set()
         for s in services:
@@ -101,7 +141,7 @@ class UrgentCare:
                 targets[s.id] = (s.lat, s.lon)
         fields = TravelFields.build(self.geo.network, targets, mobile=mobile,
                                     cache_dir=self.settings.var_dir / "travel-cache")
-        rankings = self.base_rankings.with_local(self.store.local_rankings())
+        rankings = self.base_rankings.with_local(store.local_rankings())
         return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
                         tuple(quarantined))
 
@@ -187,7 +227,7 @@ class UrgentCare:
         return out
 
     # -- route ----------------------------------------------------------------------------
-    def route(self, body: Any, *, default_role: str = "nhs111") -> dict[str, Any]:
+    def route(self, body: Any, *, default_role: str = "nhs111", trusted: bool = False) -> dict[str, Any]:
         body = require_object(body)
         errors: dict[str, str] = {}
         check_unknown(body, {"disposition", "location", "age", "sex", "at", "limit", "requester_role",
@@ -209,7 +249,7 @@ class UrgentCare:
         location = self.locate(body.get("location"), errors, suggestions)
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
-        out = self._route(code, location, at, Patient(age, sex), role, limit)
+        out = self._route(code, location, at, Patient(age, sex), role, limit, trusted=trusted)
         if geometry:
             for svc in out["services"]:
                 if svc.get("travel_direction") != "phone":
@@ -226,7 +266,7 @@ class UrgentCare:
         return value
 
     def _route(self, code: str, location: Location, at: datetime, patient: Patient, role: str,
-               limit: int) -> dict[str, Any]:
+               limit: int, *, trusted: bool = False) -> dict[str, Any]:
         d = self.rules.dispositions[code]
         snap = self.snapshot()
         travel = self.travel_from(snap, location)
@@ -235,10 +275,7 @@ class UrgentCare:
                         travel=travel, rankings=snap.rankings, patient=patient, requester_role=role,
                         options=SearchOptions(limit=limit,
                                               capacity_stale_after=timedelta(hours=self.settings.capacity_stale_hours)))
-        try:
-            self.store.log_gaps(result.gaps, disposition=code, at=at)
-        except Exception:  # the gap log must never stop an answer
-            pass
+        self.gap_log.record(result.gaps, disposition=code, at=at, trusted=trusted)  # queued, never blocks
         out: dict[str, Any] = {
             "location": location.as_dict(),
             "at": at.isoformat(),

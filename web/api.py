@@ -22,14 +22,18 @@ def _body():
     return data
 
 
-def _caller_role() -> str:
-    """The default requester role of the API key, if one is presented."""
+def _caller() -> dict | None:
+    """The API key's user, if one is presented."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        user = _care().accounts.user_for_token(auth[7:].strip())
-        if user:
-            return user.get("requester_role") or "nhs111"
-    return "nhs111"
+        return _care().accounts.user_for_token(auth[7:].strip())
+    return None
+
+
+def _caller_role(user: dict | None | bool = False) -> str:
+    """The default requester role of the API key, if one is presented (`user`: already looked up)."""
+    user = _caller() if user is False else user
+    return (user or {}).get("requester_role") or "nhs111"
 
 
 @bp.post("/triage")
@@ -42,7 +46,8 @@ def triage():
 
 @bp.post("/route")
 def route():
-    return jsonify(_care().route(_body(), default_role=_caller_role()))
+    user = _caller()  # a trusted (token-holding) caller's gaps are logged for any date, others' only near now
+    return jsonify(_care().route(_body(), default_role=_caller_role(user), trusted=user is not None))
 
 
 @bp.get("/complaints")
@@ -63,7 +68,8 @@ def health():
     quarantined = [q.as_dict() for q in getattr(snap, "quarantined", ())]
     return jsonify({"status": "degraded" if quarantined else "ok", "directory_version": snap.version,
                     "services": len(snap.services), "worker_pid": os.getpid(),
-                    "snapshot_age_s": round(time.time() - snap.built_at, 1), "quarantined": quarantined})
+                    "snapshot_age_s": round(time.time() - snap.built_at, 1), "snapshot": care.snapshot_status(),
+                    "quarantined": quarantined})
 
 
 @bp.get("/services")

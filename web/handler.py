@@ -9,7 +9,9 @@ from typing import Any, Mapping
 
 from flask import Blueprint, current_app, render_template, request
 
+from uec.handover import handover
 from uec.inputs import InputError
+from web.auth import current_user
 from web.assets import init_app, nhsuk_loader
 
 bp = Blueprint("handler", __name__)
@@ -248,10 +250,13 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
         errors = {"answer": answer_error} if answer_error else {}
         return render_template("handler/question.html", call=call, result=result, question=result["question"],
                                complaint=complaint, errors=errors, bad_value=bad_value), 400 if errors else 200
+    professional = current_user() is not None
     return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
                            outcome=result["outcome"], services=result.get("services", []),
                            location=result.get("location") or {}, flag_labels=FLAG_LABELS,
-                           services_error=services_error)
+                           services_error=services_error,
+                           handover=handover(result, _care().snapshot().by_id if result.get("services") else {},
+                                             professional=professional))
 
 
 def _input_error(call: Call, exc: InputError) -> Any:
