@@ -310,3 +310,37 @@ def test_import_of_5000_services_leaves_routing_answering(app, store, accounts):
     assert all(a["services"] for a in answers)
     after = _route(c, "UTC_4H")
     assert after["services"] and after["directory_version"] > answers[0]["directory_version"] if answers else True
+
+
+# -- the CLI uses the same write path; pages never write on GET ----------------------------------------
+def test_cli_import_uses_the_checked_write_path(app, store, tmp_path, monkeypatch, capsys):
+    from uec.cli import main
+    monkeypatch.setenv("DATABASE_URL", store.url)
+    monkeypatch.setenv("UEC_VAR_DIR", str(tmp_path))
+    good = tmp_path / "good.csv"
+    good.write_text(exports.to_csv(store.services()[:3]), encoding="utf-8")
+    assert main(["import", str(good), "--user", "admin"]) == 0
+    assert "3 unchanged" in capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(exports.to_csv(store.services()[:2]))))
+    rows[1]["lat"] = "nan"
+    bad = tmp_path / "bad.csv"
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=exports.CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    bad.write_text(out.getvalue(), encoding="utf-8")
+    v0 = store.directory_version()
+    assert main(["import", str(bad), "--user", "admin"]) == 2
+    assert "row 2.lat" in capsys.readouterr().err and store.directory_version() == v0
+    assert main(["import", str(good), "--user", "viewer"]) == 2
+    assert "does not allow you to import" in capsys.readouterr().err
+
+
+def test_reading_the_scenarios_page_writes_nothing(app, store):
+    from sqlalchemy import delete, func
+    with store.engine.begin() as conn:
+        conn.execute(delete(t.scenarios))
+    b = signed_in(app, "admin")
+    assert b.get("/admin/scenarios").status_code == 200
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.scenarios)).scalar() == 0
