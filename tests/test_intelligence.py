@@ -165,3 +165,37 @@ def test_coverage_map_page_and_errors(app):
     assert "Within 30 min" in html
     bad = b.get("/admin/intelligence/map?time=25:99")
     assert bad.status_code == 400 and "must be a time" in bad.get_data(as_text=True)
+
+
+def test_whatif_closing_a_utc_never_changes_the_live_directory(filled):
+    c = filled.test_client()
+    care = filled.extensions["uec"]
+    token = care.accounts.create_token("blackpool")
+    h = {"Authorization": f"Bearer {token}"}
+    before = care.store.directory_version()
+    r = c.post("/api/v1/whatif", headers=h, json={"changes": [{"service": "rph-utc", "close": True}], "weeks": 4,
+                                                 "name": "Close Preston UTC"})
+    assert r.status_code == 200, r.data[:500]
+    body = r.get_json()
+    day = body["access"]["urgent_treatment_centre"]["day"]
+    assert day["overall"]["lose_population"] >= 0 and day["overall"]["further_population"] > 0
+    assert day["places"]["Lancashire"]["further_population"] == day["overall"]["further_population"]
+    rep = body["replay"]
+    assert rep["answers_in_period"] == 3000 and rep["answers_changed"] >= rep["first_service_changed"] >= 0
+    assert body["saved_id"] >= 1
+    assert care.store.directory_version() == before and care.store.get("rph-utc").status == "active"
+    add = c.post("/api/v1/whatif", headers=h, json={"changes": [{"add": {"type": "urgent_treatment_centre",
+                                                                           "postcode": "FY8 2AN"}}], "weeks": 0})
+    gained = add.get_json()["access"]["urgent_treatment_centre"]["day"]["overall"]
+    assert add.status_code == 200 and gained["nearer_population"] > 0 and gained["further_population"] == 0
+    bad = c.post("/api/v1/whatif", headers=h, json={"changes": [{"service": "nope", "close": True},
+                                                               {"add": {"type": "x", "postcode": "FY8 2AN"}}],
+                                                   "weeks": 99})
+    assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"weeks"}
+    bad = c.post("/api/v1/whatif", headers=h, json={"changes": [{"service": "nope", "close": True},
+                                                               {"service": "rph-utc", "hours": "daily 25:00-26:00"}]})
+    assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"changes[0].service", "changes[1].hours"}
+    assert c.post("/api/v1/whatif", json={"changes": []}).status_code == 401
+    viewer = {"Authorization": f"Bearer {care.accounts.create_token('viewer')}"}
+    assert c.post("/api/v1/whatif", headers=viewer, json={"changes": [{"service": "rph-utc", "close": True}],
+                                                           "weeks": 0, "name": "x"}).status_code == 403

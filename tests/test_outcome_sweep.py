@@ -150,7 +150,7 @@ def _fields(path: dict[str, Any], postcode: str, when: str) -> dict[str, str]:
               **_vital_fields(path["vitals"])}
     if age < 2 and age != int(age):
         fields["age"], fields["age_months"] = "", str(round(age * 12))
-    fields["at"] = TIMES_ISO[when]
+    fields["at_date"], fields["at_time"] = TIMES[when]
     return fields
 
 

@@ -121,7 +121,7 @@ def test_start_page_is_an_nhs_form_with_every_field(client):
     assert resp.status_code == 200
     assert "nhsuk-frontend.min.css" in page and 'class="nhsuk-header' in page
     for field in ("age", "age_months", "sex", "location", "complaint", "respiratory_rate", "spo2", "spo2_scale",
-                  "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature", "at"):
+                  "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature", "at_date", "at_time"):
         assert f'name="{field}"' in page, field
     assert '<datalist id="complaint-titles">' in page and '<option value="Fall (adult)">' in page
     assert re.search(r'id="age"[^>]*autofocus', page)
@@ -222,7 +222,7 @@ def test_damaged_state_is_a_clear_error_not_a_500(client):
                                   "csrf_token": token})
     assert resp.status_code == 400
     out = resp.get_data(as_text=True)
-    assert question_id(out) == "gen_not_breathing" and "Answer must be yes or no" in text(out)
+    assert question_id(out) == "gen_not_breathing" and "Answer must be yes, no or unknown" in text(out)
 
 
 # -- the question flow ------------------------------------------------------------------------

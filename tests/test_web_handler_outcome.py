@@ -61,7 +61,7 @@ def test_services_show_public_phone_and_address_and_hide_professional_lines_from
     svc = care.store.get("progress-falls-lifting")
     care.store.update("progress-falls-lifting", {**svc.to_dict(), "phone_professional": "01772 000111"},
                       expected_version=svc.version, user="test")
-    care._checked_at = 0  # see the change now, not after the refresh interval
+    care.refresh_snapshot()  # see the change now, not after the refresh interval
     try:
         page = outcome(client, {"fall_on_floor": "yes"})
         words = text(page)
@@ -80,7 +80,7 @@ def test_services_show_public_phone_and_address_and_hide_professional_lines_from
     finally:
         svc2 = care.store.get("progress-falls-lifting")
         care.store.update("progress-falls-lifting", svc.to_dict(), expected_version=svc2.version, user="test")
-        care._checked_at = 0
+        care.refresh_snapshot()
 
 
 def test_site_services_show_address_and_public_number(client):
@@ -94,7 +94,7 @@ def test_site_services_show_address_and_public_number(client):
 def test_a_red_ed_is_listed_under_other_services_with_its_reason(app, client):
     care = app.extensions["uec"]
     care.store.set_capacity("rph-ed", "red", user="test")
-    care._checked_at = 0
+    care.refresh_snapshot()
     try:
         page = outcome(client, {"fall_intense_pain": "yes"})
         assert "Disposition ED_4H" in text(page)
@@ -109,7 +109,7 @@ def test_a_red_ed_is_listed_under_other_services_with_its_reason(app, client):
         assert not re.search(r'<details[^>]*id="excluded"[^>]*\bopen\b', page)
     finally:
         care.store.set_capacity("rph-ed", "green", user="test")
-        care._checked_at = 0
+        care.refresh_snapshot()
 
 
 def test_every_outcome_has_worsening_advice(client):

@@ -14,13 +14,15 @@ from directory.search import Need, Origin, Patient, SearchOptions, search
 from accounts import Accounts
 from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
-from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
+from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaints, tied
 from uec.config import Settings
 from uec.intelligence.outcomes import outcome_log
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
 
 API_VERSION = "1"
+MAX_COMPLAINTS = 6
+MAX_COMPLAINT_TEXT = 500
 _INF = float("inf")
 
 
@@ -184,7 +186,7 @@ class UrgentCare:
     def triage(self, body: Any) -> dict[str, Any]:
         body = require_object(body)
         errors: dict[str, str] = {}
-        check_unknown(body, {"age", "sex", "complaint", "answers", "vitals", "location", "at",
+        check_unknown(body, {"age", "sex", "complaint", "complaints", "answers", "vitals", "location", "at",
                              "requester_role", "limit"}, errors)
         age = parse_age(body.get("age"), errors, required=True)
         sex = parse_sex(body.get("sex"), errors, required=True)
@@ -199,27 +201,22 @@ class UrgentCare:
         if not isinstance(vitals, Mapping):
             errors["vitals"] = "must be an object of vital sign to value"
             vitals = {}
-        text = body.get("complaint")
-        if not isinstance(text, str) or not text.strip():
-            errors["complaint"] = "is required: a complaint id (GET /api/v1/complaints) or the caller's words"
+        texts = self._complaint_texts(body, errors)
         errors.update(self.engine._vital_errors(vitals))  # every bad field in one answer
         suggestions: list[str] = []
         location = self.locate(body.get("location"), errors, suggestions)
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
-        match, candidates = match_complaint(text, self.rules, age=age, sex=sex)
-        if match is None:
-            raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one of the candidates"},
-                             extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score} for c in candidates]})
-        complaint = self.rules.complaints[match.id]
+        ids, matched_from = self._match(texts, age, sex)
         try:
-            result = self.engine.evaluate(Case(match.id, age, sex, dict(answers), dict(vitals)))
+            result = self.engine.evaluate(Case(complaints=tuple(ids), age=age, sex=sex, answers=dict(answers),
+                                               vitals=dict(vitals)))
         except CaseError as exc:
             raise InputError(exc.errors) from None
-        head = {"api_version": API_VERSION, "complaint": complaint.as_dict()}
-        if match.id != text:
-            head["complaint"]["matched_from"] = text
-            head["complaint"]["match_score"] = match.score
+        complaint = self.rules.complaints[ids[0]]
+        head = {"api_version": API_VERSION, "complaint": complaint.as_dict(),
+                "complaints": [self.rules.complaints[i].as_dict() | matched_from.get(i, {}) for i in ids]}
+        head["complaint"].update(matched_from.get(ids[0], {}))
         if not isinstance(result, Outcome):
             return {**head, "status": "question", "question": result.as_dict(),
                     "answered": len(answers)}
@@ -231,6 +228,53 @@ class UrgentCare:
             out["services"] = []
             out["note"] = "give a location to get the nearest appropriate open services"
         return out
+
+    @staticmethod
+    def _complaint_texts(body: Mapping[str, Any], errors: dict[str, str]) -> list[str]:
+        """The caller's complaint(s): `complaints` (a list of ids or words) and/or `complaint`."""
+        texts: list[str] = []
+        many = body.get("complaints")
+        if many is not None:
+            if not isinstance(many, list) or not 1 <= len(many) <= MAX_COMPLAINTS or not all(
+                    isinstance(t, str) and t.strip() and len(t) <= MAX_COMPLAINT_TEXT for t in many):
+                errors["complaints"] = (f"must be a list of 1 to {MAX_COMPLAINTS} complaint ids or caller's words "
+                                        f"(each up to {MAX_COMPLAINT_TEXT} characters)")
+            else:
+                texts += many
+        one = body.get("complaint")
+        if one is not None or many is None:
+            if not isinstance(one, str) or not one.strip():
+                errors["complaint"] = ("is required (or send complaints): a complaint id (GET /api/v1/complaints) "
+                                       "or the caller's words")
+            elif len(one) > MAX_COMPLAINT_TEXT:
+                errors["complaint"] = f"must be at most {MAX_COMPLAINT_TEXT} characters"
+            else:
+                texts.insert(0, one)
+        return texts
+
+    def _match(self, texts: list[str], age: float, sex: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """Complaint ids for the caller's words; a tie is an InputError offering the candidates to send all."""
+        ids: list[str] = []
+        matched_from: dict[str, dict[str, Any]] = {}
+        ties: list[tuple[str, list]] = []
+        for text in texts:
+            found, candidates = match_complaints(text, self.rules, age=age, sex=sex)
+            if not found:
+                ties.append((text, candidates))
+            for m in found:
+                if m.id not in ids:
+                    ids.append(m.id)
+                    if m.id != text:
+                        matched_from[m.id] = {"matched_from": text, "match_score": m.score}
+        if ties:
+            text, candidates = ties[0]
+            send = list(dict.fromkeys(ids + [c.id for _, cs in ties for c in tied(cs)]))[:MAX_COMPLAINTS]
+            raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one or more of "
+                                           "the candidates, or send them all as `complaints`"},
+                             extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score}
+                                                   for c in candidates],
+                                    "send_all": {"complaints": send}})
+        return ids[:MAX_COMPLAINTS], matched_from
 
     # -- route ----------------------------------------------------------------------------
     def route(self, body: Any, *, default_role: str = "nhs111", trusted: bool = False) -> dict[str, Any]:

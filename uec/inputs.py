@@ -1,7 +1,8 @@
 """Turn JSON request bodies into core calls, collecting every bad field with what to fix."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
 
@@ -72,3 +73,40 @@ def check_unknown(body: Mapping[str, Any], allowed: set[str], errors: dict[str, 
     for key in body:
         if key not in allowed:
             errors[key] = f"is not a known field; known fields are {', '.join(sorted(allowed))}"
+
+
+_UK_DATE = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{2}|\d{4})\s*$")
+_UK_TIME = re.compile(r"^\s*(\d{1,2})\s*[:.h]?\s*(\d{2})\s*$")
+
+
+def parse_uk_date_time(date_text: str, time_text: str, errors: dict[str, str], *, field: str = "at",
+                       today: date | None = None) -> str | None:
+    """A UK day/month/year date and a 24-hour time as a bare ISO local time ('2026-12-06T14:30'),
+    whatever the browser's locale; both empty is None (now). A time alone is today."""
+    date_text, time_text = (date_text or "").strip(), (time_text or "").strip()
+    if not date_text and not time_text:
+        return None
+    if today is None:
+        from directory.opening import LONDON
+        today = datetime.now(LONDON).date()
+    day = today
+    if date_text:
+        m = _UK_DATE.match(date_text)
+        if not m:
+            errors[field] = "Enter the date as day/month/year, for example 06/12/2026"
+            return None
+        d, mo, y = (int(g) for g in m.groups())
+        y = 2000 + y if y < 100 else y
+        try:
+            day = date(y, mo, d)
+        except ValueError:
+            errors[field] = f"{date_text} is not a real date: enter day/month/year, for example 06/12/2026"
+            return None
+    if not time_text:
+        errors[field + "_time"] = "Enter the time of the call as 24-hour hours and minutes, for example 14:30"
+        return None
+    m = _UK_TIME.match(time_text)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        errors[field + "_time"] = "Enter the time as 24-hour hours and minutes, for example 14:30 or 02:05"
+        return None
+    return f"{day.isoformat()}T{int(m.group(1)):02d}:{int(m.group(2)):02d}"

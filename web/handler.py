@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
 from flask import Blueprint, current_app, render_template, request
 
+from directory.opening import LONDON
 from uec.handover import handover
-from uec.inputs import InputError
+from uec.inputs import InputError, parse_uk_date_time
 from web.auth import current_user
 from web.assets import init_app, nhsuk_loader
 
@@ -20,12 +22,13 @@ bp.record_once(lambda state: init_app(state.app))
 
 VITALS = ("respiratory_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "heart_rate",
           "consciousness", "temperature")
-STEP1 = ("age", "age_months", "sex", "location", "complaint", "at", *VITALS)
+STEP1 = ("age", "age_months", "sex", "location", "complaint", "at_date", "at_time", *VITALS)
+CARRIED = ("started", "prev_complaint")  # the call timer's start, and the words the answers were given for
 
 # Form field (an element id on the start page) and its label, for each API error key.
 FIELD_LABELS = {
     "age": "Age", "sex": "Sex", "complaint": "Presenting complaint", "location": "Location",
-    "at": "Date and time", "respiratory_rate": "Respiratory rate", "spo2": "Oxygen saturation (SpO2)",
+    "at": "Date of the call", "at_date": "Date of the call", "at_time": "Time of the call", "respiratory_rate": "Respiratory rate", "spo2": "Oxygen saturation (SpO2)",
     "spo2_scale": "SpO2 scale 2", "on_oxygen": "Air or oxygen", "systolic_bp": "Systolic blood pressure",
     "heart_rate": "Heart rate", "consciousness": "Level of consciousness (ACVPU)",
     "temperature": "Temperature", "answer": "Answer",
@@ -68,6 +71,8 @@ def field_of(key: str) -> str:
     """The start-page field that an API error key is about."""
     if key.startswith("location"):
         return "location"
+    if key == "at":
+        return "at_date"
     if key.startswith("vitals."):
         name = key.split(".", 1)[1]
         return name if name in VITALS else "respiratory_rate"
@@ -96,7 +101,8 @@ class Call:
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> "Call":
-        call = cls({k: (form.get(k) or "").strip() for k in STEP1}, (form.get("complaint_id") or "").strip())
+        call = cls({k: (form.get(k) or "").strip() for k in (*STEP1, *CARRIED)},
+                   (form.get("complaint_id") or "").strip())
         raw = form.get("answers") or "[]"
         try:
             trail = json.loads(raw)
@@ -114,7 +120,7 @@ class Call:
 
     def hidden(self) -> list[tuple[str, str]]:
         """The hidden fields that carry this call to the next step."""
-        out = [(k, self.values.get(k, "")) for k in STEP1 if self.values.get(k)]
+        out = [(k, self.values.get(k, "")) for k in (*STEP1, *CARRIED) if self.values.get(k)]
         if self.complaint_id:
             out.append(("complaint_id", self.complaint_id))
         out.append(("answers", self.answers_json))
@@ -158,6 +164,17 @@ class Call:
             out["consciousness"] = self.values["consciousness"]
         return out
 
+    def at(self, errors: dict[str, str] | None = None) -> str | None:
+        """The call's UK date and 24-hour time as an ISO local time, or None for now."""
+        return parse_uk_date_time(self.values.get("at_date", ""), self.values.get("at_time", ""),
+                                  errors if errors is not None else {})
+
+    def started_ms(self) -> int | None:
+        try:
+            return int(self.values.get("started", ""))
+        except ValueError:
+            return None
+
     def body(self) -> dict[str, Any]:
         """The API v1 triage request for this call."""
         body: dict[str, Any] = {
@@ -168,15 +185,18 @@ class Call:
         }
         if self.location() is not None:
             body["location"] = self.location()
-        if self.values.get("at"):
-            body["at"] = self.values["at"]
+        at = self.at()
+        if at:
+            body["at"] = at
         return body
 
 
 # -- pages --------------------------------------------------------------------------------
 @bp.get("/")
 def start():
-    return _start_page(Call(), status=200)
+    call = Call()
+    call.values["started"] = str(int(time.time() * 1000))  # the call timer starts with the new call
+    return _start_page(call, status=200)
 
 
 @bp.post("/")
@@ -187,32 +207,39 @@ def step():
     if call.damaged:
         return _start_page(call, errors={"answers": "The answers so far could not be read. Check the "
                                                     "details and continue to ask the questions again."})
-    if action == "edit":
+    if action == "edit":  # the answers are kept, and used again if the complaint is not changed
+        call.values["prev_complaint"] = call.values.get("complaint", "")
         return _start_page(call, status=200)
     if action == "start":
-        call.trail = []
-        call.complaint_id = ""  # the words are matched again: they may have been changed
         choice = form.get("complaint_choice")
+        if choice or call.values.get("complaint") != call.values.get("prev_complaint"):
+            call.trail = []  # a different complaint asks its own questions from the start
+            call.complaint_id = ""  # the words are matched again
+        call.values["prev_complaint"] = ""
         if choice:
             titles = {c["id"]: c["title"] for c in _care().complaints()}
             if choice in titles:
                 call.complaint_id, call.values["complaint"] = choice, titles[choice]
         if form.get("location_choice"):
             call.values["location"] = form["location_choice"]
-        if not call.values.get("location"):  # needed for services: ask for it before the questions
+        at_errors: dict[str, str] = {}
+        call.at(at_errors)
+        if not call.values.get("location") or at_errors:  # asked for before the questions
             errors, candidates = {}, None
             try:
                 _care().triage(call.body())
             except InputError as exc:
                 errors, candidates = dict(exc.errors), exc.extra.get("candidates")
-            errors["location"] = MISSING_LOCATION
+            if not call.values.get("location"):
+                errors["location"] = MISSING_LOCATION
+            errors.update(at_errors)
             return _start_page(call, errors=errors, candidates=candidates)
         return _advance(call)
     if action == "back":
         if not call.trail:
             return _start_page(call, status=200)
-        call.trail.pop()
-        return _advance(call)
+        last = call.trail.pop()  # asked again with the answer given shown, not lost
+        return _advance(call, preselect=(last["q"], str(last["a"])))
     if action == "answer":
         qid, value = form.get("question", ""), (form.get("answer") or "").strip()
         if not qid:
@@ -226,7 +253,8 @@ def step():
     return _start_page(call, errors={"action": "Unknown step: start the call again"})
 
 
-def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = "") -> Any:
+def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = "",
+             preselect: tuple[str, str] | None = None) -> Any:
     """Ask the engine for the next question or the outcome, and show it."""
     services_error = None
     try:
@@ -248,6 +276,8 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
         call.complaint_id = complaint["id"]
     if result["status"] == "question":
         errors = {"answer": answer_error} if answer_error else {}
+        if preselect and preselect[0] == result["question"]["id"] and not bad_value:
+            bad_value = preselect[1]
         return render_template("handler/question.html", call=call, result=result, question=result["question"],
                                complaint=complaint, errors=errors, bad_value=bad_value), 400 if errors else 200
     professional = current_user() is not None
@@ -290,14 +320,12 @@ def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
         summary.append({"text": msg, "href": f"#{target or 'call-form'}"})
         if target and target not in field_errors:
             field_errors[target] = msg
-    if not call.values.get("at"):
-        call.values.setdefault("at", "")
     complaints = _care().complaints()
     titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
     code = status if status is not None else (400 if errors else 200)
     return render_template("handler/start.html", call=call, values=call.values, errors=field_errors,
                            summary=summary, candidates=candidates or [], suggestions=suggestions,
-                           complaint_titles=titles, now=datetime.now().strftime("%Y-%m-%dT%H:%M")), code
+                           complaint_titles=titles), code
 
 
 def _suggestions(call: Call) -> list[str]:
@@ -317,6 +345,20 @@ def _given(call: Call, key: str) -> bool:
 
 
 # -- template helpers ---------------------------------------------------------------------
+@bp.app_template_global("time_used")
+def time_used(call: Call, at: str | None = None) -> dict[str, str]:
+    """The date and time opening hours are judged at, in UK time: the one entered, or now."""
+    entered = call.at()
+    if at:
+        dt = datetime.fromisoformat(at).astimezone(LONDON)
+    elif entered:
+        dt = datetime.fromisoformat(entered)
+    else:
+        dt = datetime.now(LONDON)
+    return {"text": dt.strftime("%a %-d %b %Y, %H:%M"), "iso": dt.strftime("%Y-%m-%dT%H:%M"),
+            "source": "entered" if entered else "now"}
+
+
 @bp.app_template_filter("clock")
 def clock(value: str | None) -> str:
     """'2026-01-05T22:00+00:00' as '22:00', or 'Mon 5 Jan 08:00' when not today."""
@@ -330,6 +372,14 @@ def clock(value: str | None) -> str:
     if dt.date() == now.date():
         return dt.strftime("%H:%M")
     return dt.strftime("%a %-d %b %H:%M")
+
+
+@bp.app_template_filter("elapsed")
+def elapsed(started_ms: int) -> str:
+    """Milliseconds since the epoch as the time since then, 'm:ss' (or 'h:mm:ss')."""
+    seconds = max(0, int(time.time() - started_ms / 1000))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
 
 
 @bp.app_template_filter("minutes")

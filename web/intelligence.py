@@ -154,3 +154,56 @@ def api_chosen(ref: str):
         return jsonify(_care().recorder.chosen(ref, body.get("service"))), 200
     except LookupError as exc:
         return jsonify({"error": "not found", "message": str(exc.args[0])}), 404
+
+
+# -- what-if ----------------------------------------------------------------------------------
+def _form_changes(form) -> list[dict]:
+    """One change from the what-if form."""
+    action, sid = form.get("action", ""), form.get("service", "")
+    if action == "close":
+        return [{"service": sid, "close": True}]
+    if action == "open":
+        return [{"service": sid, "open": True}]
+    if action == "hours":
+        return [{"service": sid, "hours": form.get("hours", "")}]
+    if action == "add":
+        return [{"add": {"type": form.get("add_type", ""), "postcode": form.get("postcode", ""),
+                         "hours": form.get("hours") or "24/7"}}]
+    raise InputError({"action": "choose close, open, change hours or add a site"})
+
+
+@bp.route("/admin/intelligence/whatif", methods=["GET", "POST"])
+@auth.login_required
+def whatif():
+    intel, user = _intel(), auth.current_user()
+    result, errors, form = None, {}, request.form
+    if request.method == "POST":
+        try:
+            weeks = int(form.get("weeks") or 4)
+        except ValueError:
+            weeks = -1
+        try:
+            body = {"changes": _form_changes(form), "weeks": weeks}
+            result = intel.whatif(body)
+            if form.get("name", "").strip():
+                auth.require(auth.can_manage_scenarios(user), "save scenarios")
+                intel.save_whatif(form["name"], body, result, user=user.username)
+        except InputError as exc:
+            errors = exc.errors
+    services = sorted(_care().snapshot().services, key=lambda s: s.name)
+    return render_template("admin/intelligence_whatif.html", result=result, errors=errors, form=form,
+                           services=services, saved=intel.saved_whatifs(), types=SERVICE_TYPES,
+                           can_save=auth.can_manage_scenarios(user)), 400 if errors else 200
+
+
+@bp.post("/api/v1/whatif")
+def api_whatif():
+    denied = _api_guard()
+    if denied:
+        return denied
+    body = request.get_json(silent=True)
+    result = _intel().whatif(body)
+    if isinstance(body, dict) and body.get("name"):
+        auth.require(auth.can_manage_scenarios(g.intel_user), "save scenarios")
+        result["saved_id"] = _intel().save_whatif(body["name"], body, result, user=g.intel_user.username)
+    return jsonify({"api_version": "1", **result})

@@ -231,7 +231,7 @@ def _touched_times(sc: Scenario) -> set[tuple[int, int]] | None:
     return out
 
 
-def replay(sc: Scenario, *, weeks: int, now: datetime | None = None, max_groups: int = 1200) -> dict[str, Any]:
+def replay(sc: Scenario, *, weeks: int, now: datetime | None = None, max_groups: int = 600) -> dict[str, Any]:
     """Re-run the last `weeks` of logged answers that the change could touch, on the live directory and on
     the scenario (from each LSOA's centroid at the same weekday and hour), and count what would change."""
     started = _time.perf_counter()

@@ -40,3 +40,19 @@ if (form) {
     }
   })
 }
+
+// The call timer: time since the call started, m:ss, every second.
+const timer = document.getElementById('call-timer')
+if (timer) {
+  const started = Number(timer.dataset.started)
+  const value = timer.querySelector('.uec-call-timer__value')
+  const tick = () => {
+    const s = Math.max(0, Math.floor((Date.now() - started) / 1000))
+    const h = Math.floor(s / 3600)
+    const m = Math.floor((s % 3600) / 60)
+    const ss = String(s % 60).padStart(2, '0')
+    value.textContent = h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
+  }
+  tick()
+  setInterval(tick, 1000)
+}
