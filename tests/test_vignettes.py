@@ -11,7 +11,7 @@ vignettes:
     story: "Upper tummy 'indigestion' for an hour, cold sweat and breathless; type 2 diabetes."
     answers: {ap_cardiac: yes}            # the discriminators that are PRESENT, by question id;
                                           # every number or choice question that is asked must be
-                                          # answered here (e.g. {fc_temp: 38.4, dz_kind: spinning})
+                                          # answered here (e.g. {ds_temperature: 38.4, dz_kind: spinning})
     vitals: {heart_rate: 112}             # optional, only the signs the vignette gives
     expect:
       class: ambulance                    # disposition class, or a list of acceptable classes
@@ -86,6 +86,9 @@ def play(v: dict, *, max_steps: int = 200) -> Outcome:
         if isinstance(result, Outcome):
             return result
         assert result.id not in answers, f"question {result.id} asked again although answered"
+        if result.type == "number" and result.vital:
+            answers[result.id] = "unknown"  # a caller-reported observation the vignette does not give
+            continue
         assert result.type == "yes_no", (
             f"the vignette must answer {result.type} question {result.id!r}: {result.text}")
         answers[result.id] = "no"
