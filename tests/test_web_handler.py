@@ -338,7 +338,7 @@ def test_fall_journey_ends_with_the_falls_lifting_service_and_services(client):
 
 
 def test_head_strike_on_anticoagulant_is_not_lifted(client):
-    resp, _ = answer_all(client, start(client), {"fall_on_floor": "yes", "fall_head_anticoag": "yes"})
+    resp, _ = answer_all(client, start(client), {"fall_on_floor": "yes", "fall_head_strike": "yes", "ds_anticoagulant": "yes"})
     out = resp.get_data(as_text=True)
     t = text(out)
     assert "Falls lifting service" not in t.split("Why")[0]
