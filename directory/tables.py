@@ -109,6 +109,7 @@ outcomes = Table(
     Index("ix_outcomes_hour", "hour"),
     Index("ix_outcomes_day_place", "day", "place"),
     Index("ix_outcomes_cls_day", "cls", "day"),
+    Index("ix_outcomes_type_day_hour", "first_type", "day", "local_hour"),
 )
 
 whatif_scenarios = Table(
@@ -119,4 +120,27 @@ whatif_scenarios = Table(
     Column("result", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(80), nullable=False),
+)
+
+#: daily rollup of the outcome log that the dashboard reads (keys use '' rather than NULL so upserts match)
+outcome_daily = Table(
+    "outcome_daily", metadata,
+    Column("day", Date, primary_key=True),
+    Column("lad", String(9), primary_key=True),
+    Column("place", String(40), primary_key=True),
+    Column("cls", String(40), primary_key=True),
+    Column("first_type", String(40), primary_key=True),
+    Column("ed_reason", String(20), primary_key=True),
+    Column("catch_all", Boolean, primary_key=True),
+    Column("calls", Integer, nullable=False),
+)
+
+#: calls by day, district and UK local hour (the hour-of-day figure)
+outcome_hourly = Table(
+    "outcome_hourly", metadata,
+    Column("day", Date, primary_key=True),
+    Column("lad", String(9), primary_key=True),
+    Column("place", String(40), primary_key=True),
+    Column("local_hour", SmallInteger, primary_key=True),
+    Column("calls", Integer, nullable=False),
 )

@@ -205,6 +205,8 @@ def test_frozen_postgres_changes_nothing_for_route_and_triage(tmp_path, pg_behin
         proxy.running.set()
     assert care.gap_log.flush(15), "gap rows queued while the database was frozen were not written afterwards"
     assert care.gap_log.writer.dropped == 0
+    care.stop_background()
+    care.store.engine.dispose()
 
 
 def test_background_engine_gives_up_on_an_unreachable_database():

@@ -98,14 +98,55 @@ def test_the_call_timer_runs_from_the_start_of_the_call(client):
     assert f'data-started="{started}"' in page and re.search(r'role="timer">\d+:\d\d<', page)
 
 
-def test_a_complaint_tie_is_offered_with_nothing_preselected(client):
+def test_a_complaint_tie_is_offered_as_tick_boxes_with_nothing_preselected(client):
     resp = start(client, complaint="toothache swollen face", age="40")
     page = resp.get_data(as_text=True)
     form = next(f for f in forms(page) if f["id"] == "call-form")
-    if "complaint_choice" not in form["radios"]:
-        pytest.fail("expected a tie between complaints for 'toothache swollen face'")
-    assert "complaint_choice" not in dict(form["fields"])  # nothing checked
+    assert "complaint_choice" in form["checkboxes"], "expected a tie between complaints"
+    assert "complaint_choice" not in dict(form["fields"])  # nothing ticked
+    assert "Nothing is ticked for you" in text(page)
     resp = submit(client, page, "call-form", "continue")  # Enter without choosing: asked again, not accepted
     again = resp.get_data(as_text=True)
     assert resp.status_code == 400 and question_id(again) is None
-    assert "complaint_choice" in next(f for f in forms(again) if f["id"] == "call-form")["radios"]
+    assert "complaint_choice" in next(f for f in forms(again) if f["id"] == "call-form")["checkboxes"]
+
+
+def test_every_ticked_complaint_is_triaged(client):
+    page = start(client, complaint="pain", age="60").get_data(as_text=True)
+    choices = next(f for f in forms(page) if f["id"] == "call-form")["checkboxes"]["complaint_choice"]
+    two = ["chest_pain", next(c for c in choices if c != "chest_pain")]
+    resp = submit(client, page, "call-form", "continue", complaint_choice=two)
+    out = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and question_id(out)
+    assert re.search(r'name="complaint_id" value="chest_pain,%s"' % two[1], out)
+    caption = text(out.split('nhsuk-caption-l">', 1)[1].split("</span>", 1)[0])
+    assert "Chest pain" in caption and " and " in caption
+    resp, asked = answer_all(client, resp, {})
+    assert resp.status_code == 200 and "Disposition" in text(resp.get_data(as_text=True))
+
+
+def test_not_sure_is_a_third_answer_with_the_u_key_and_what_it_means(client):
+    page = start(client).get_data(as_text=True)
+    form = next(f for f in forms(page) if f["id"] == "question-form")
+    assert form["radios"]["answer"] == ["yes", "no", "unknown"]
+    assert 'data-key="u"' in page and "<kbd>U</kbd> not sure" in page
+    assert re.search(r"Press U\. Treated as (yes|no)", text(page))
+    # "not sure" whether the person is breathing is treated as the cautious branch, and says so
+    resp = submit(client, page, "question-form", "continue", answer="unknown")
+    resp, _ = answer_all(client, resp, {})
+    out = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "Not sure" in text(out.split('id="trail"', 1)[1].split("</ol>", 1)[0])
+    reasons = text(out.split('id="reasons"', 1)[1].split("</ul>", 1)[0])
+    summary = text(out.split('id="summary-text"', 1)[1].split("</pre>", 1)[0])
+    if 'from a "not sure" answer' in reasons:
+        assert '[from a "not sure" answer]' in summary
+    assert "Not sure" in summary
+    # Back from the outcome asks the last question again with "not sure" selected
+    while question_id(out) is None or trail_of(out):
+        out = submit(client, out, None if question_id(out) is None else "question-form",
+                     "back-link" if question_id(out) is None else "back").get_data(as_text=True)
+        if question_id(out) == question_id(page):
+            break
+    assert question_id(out) == question_id(page)
+    assert dict(next(f for f in forms(out) if f["id"] == "question-form")["fields"]).get("answer") == "unknown"

@@ -82,6 +82,13 @@ class UrgentCare:
         self._refresher: Refresher[Snapshot] = Refresher(latest=self._latest_version, build=self._build,
                                                          interval_s=st.refresh_seconds)
 
+    def stop_background(self, timeout: float = 5.0) -> None:
+        """Stop polling, write what the gap log holds, close the background engines (tests, shutdown)."""
+        self._refresher.stop(timeout)
+        self.gap_log.writer.close(timeout)
+        for engine in {self._primary_engine, self._read_engine}:
+            engine.dispose()
+
     def snapshot(self) -> Snapshot:
         """The routing view. Never touches the database after the first build in a process: a
         daemon thread checks the version every `refresh_seconds` and swaps in a rebuilt snapshot,

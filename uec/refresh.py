@@ -44,6 +44,7 @@ class Refresher(Generic[S]):
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._pid = 0
+        self._stopped = False
         self._thread: threading.Thread | None = None
 
     def get(self) -> S:
@@ -106,9 +107,18 @@ class Refresher(Generic[S]):
                 log.warning("%s refresh failed (%s); still answering from directory version %s",
                             self.name, self.last_error, getattr(self.current, "version", None))
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop polling (tests, shutdown); the current snapshot keeps answering."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
+
     def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.wait(self.interval_s)
+            if self._stopped:
+                return
             self._wake.clear()
             with self._lock:
                 self._step()

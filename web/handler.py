@@ -1,8 +1,10 @@
 """Call-handler pages: an NHS 111-style form asking the engine's questions one at a time."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +13,7 @@ from typing import Any, Mapping
 from flask import Blueprint, current_app, render_template, request
 
 from directory.opening import LONDON
+from uec import maps
 from uec.handover import handover
 from uec.inputs import InputError, parse_uk_date_time
 from web.auth import current_user
@@ -23,7 +26,8 @@ bp.record_once(lambda state: init_app(state.app))
 VITALS = ("respiratory_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "heart_rate",
           "consciousness", "temperature")
 STEP1 = ("age", "age_months", "sex", "location", "complaint", "at_date", "at_time", *VITALS)
-CARRIED = ("started", "prev_complaint")  # the call timer's start, and the words the answers were given for
+# the call's reference and timer start, and the words the answers were given for (kept in the page, never stored)
+CARRIED = ("ref", "started", "prev_complaint")
 
 # Form field (an element id on the start page) and its label, for each API error key.
 FIELD_LABELS = {
@@ -46,6 +50,11 @@ EMPTY_MESSAGES = {
 }
 _LATLON = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[, ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 _POSTCODE = re.compile(r"^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?(?:\s*\d(?:[A-Za-z]{1,2})?)?\s*$")
+
+
+def case_reference() -> str:
+    """A reference for the call's summary, made up on the spot: nothing about the call is stored here."""
+    return f"LSC-{datetime.now(LONDON):%y%m%d-%H%M}-{secrets.token_hex(2).upper()}"
 
 
 def _care():
@@ -95,7 +104,7 @@ def message_for(key: str, text: str) -> str:
 class Call:
     """One call as the form carries it: the first page's values and the answers so far, in order."""
     values: dict[str, str] = field(default_factory=dict)
-    complaint_id: str = ""  # the matched complaint, fixed once the engine has recognised the words
+    complaint_id: str = ""  # the matched complaint(s), comma-separated, fixed once the engine has recognised the words
     trail: list[dict[str, Any]] = field(default_factory=list)  # [{"q": id, "a": answer, "t": question text}]
     damaged: bool = False
 
@@ -109,7 +118,7 @@ class Call:
             if not isinstance(trail, list) or not all(
                     isinstance(t, dict) and isinstance(t.get("q"), str) and "a" in t for t in trail):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a forged field nested thousands deep
             trail, call.damaged = [], True
         call.trail = trail
         return call
@@ -179,10 +188,14 @@ class Call:
         """The API v1 triage request for this call."""
         body: dict[str, Any] = {
             "age": self.age(), "sex": self.values.get("sex") or None,
-            "complaint": self.complaint_id or self.values.get("complaint", ""),
             "answers": {t["q"]: t["a"] for t in self.trail},
             "vitals": self.vitals(), "requester_role": "nhs111",
         }
+        ids = [i for i in self.complaint_id.split(",") if i]
+        if len(ids) > 1:
+            body["complaints"] = ids
+        else:
+            body["complaint"] = ids[0] if ids else self.values.get("complaint", "")
         if self.location() is not None:
             body["location"] = self.location()
         at = self.at()
@@ -192,10 +205,40 @@ class Call:
 
 
 # -- pages --------------------------------------------------------------------------------
+@bp.after_request
+def _no_store(resp):
+    """Call pages carry patient details: no browser or proxy may keep a copy."""
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+@bp.get("/complaints/suggestions.json")
+def complaint_suggestions():
+    """Complaint titles and synonyms for the complaint field's suggestions: fetched once, then cached."""
+    complaints = _care().complaints()
+    titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
+    body = json.dumps(titles, separators=(",", ":")).encode()
+    resp = current_app.response_class(body, mimetype="application/json")
+    resp.set_etag(hashlib.sha256(body).hexdigest()[:16])
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp.make_conditional(request)
+
+
+@bp.get("/map/boundaries.geojson")
+def boundaries():
+    """The LSC district boundaries the option maps draw on: one small file, cached by the browser."""
+    body, etag = maps.boundaries()
+    resp = current_app.response_class(body, mimetype="application/geo+json")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return resp.make_conditional(request)
+
+
 @bp.get("/")
 def start():
     call = Call()
     call.values["started"] = str(int(time.time() * 1000))  # the call timer starts with the new call
+    call.values["ref"] = case_reference()
     return _start_page(call, status=200)
 
 
@@ -211,15 +254,15 @@ def step():
         call.values["prev_complaint"] = call.values.get("complaint", "")
         return _start_page(call, status=200)
     if action == "start":
-        choice = form.get("complaint_choice")
+        titles = {c["id"]: c["title"] for c in _care().complaints()}
+        choice = [c for c in dict.fromkeys(form.getlist("complaint_choice")) if c in titles]
         if choice or call.values.get("complaint") != call.values.get("prev_complaint"):
             call.trail = []  # a different complaint asks its own questions from the start
             call.complaint_id = ""  # the words are matched again
         call.values["prev_complaint"] = ""
-        if choice:
-            titles = {c["id"]: c["title"] for c in _care().complaints()}
-            if choice in titles:
-                call.complaint_id, call.values["complaint"] = choice, titles[choice]
+        if choice:  # every complaint ticked in a tie, none preselected
+            call.complaint_id = ",".join(choice)
+            call.values["complaint"] = " and ".join(titles[c] for c in choice)
         if form.get("location_choice"):
             call.values["location"] = form["location_choice"]
         at_errors: dict[str, str] = {}
@@ -235,6 +278,8 @@ def step():
             errors.update(at_errors)
             return _start_page(call, errors=errors, candidates=candidates)
         return _advance(call)
+    if action == "summary":  # the outcome again, its summary naming the service chosen
+        return _advance(call, chosen=form.get("chosen_service", ""))
     if action == "back":
         if not call.trail:
             return _start_page(call, status=200)
@@ -242,6 +287,8 @@ def step():
         return _advance(call, preselect=(last["q"], str(last["a"])))
     if action == "answer":
         qid, value = form.get("question", ""), (form.get("answer") or "").strip()
+        if form.get("answer_unknown"):  # "not sure" / not measured, beside a number field
+            value = "unknown"
         if not qid:
             return _advance(call)
         if not value:
@@ -254,7 +301,7 @@ def step():
 
 
 def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = "",
-             preselect: tuple[str, str] | None = None) -> Any:
+             preselect: tuple[str, str] | None = None, chosen: str = "") -> Any:
     """Ask the engine for the next question or the outcome, and show it."""
     services_error = None
     try:
@@ -272,21 +319,26 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
         services_error = ("The directory could not be searched just now, so no services are shown. "
                           "Act on the outcome above and find a service through your escalation route.")
     complaint = result["complaint"]
+    complaints = result.get("complaints") or [complaint]
     if not call.complaint_id:
-        call.complaint_id = complaint["id"]
+        call.complaint_id = ",".join(c["id"] for c in complaints)
     if result["status"] == "question":
         errors = {"answer": answer_error} if answer_error else {}
         if preselect and preselect[0] == result["question"]["id"] and not bad_value:
             bad_value = preselect[1]
         return render_template("handler/question.html", call=call, result=result, question=result["question"],
-                               complaint=complaint, errors=errors, bad_value=bad_value), 400 if errors else 200
+                               complaint=complaint, complaints=complaints, errors=errors,
+                               bad_value=bad_value), 400 if errors else 200
     professional = current_user() is not None
+    _care().recorder.record_chosen(result, chosen)  # the outcome log (no patient details) notes the choice
     return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
+                           complaints=complaints, question_texts={t["q"]: t.get("t", "") for t in call.trail},
                            outcome=result["outcome"], services=result.get("services", []),
                            location=result.get("location") or {}, flag_labels=FLAG_LABELS,
-                           services_error=services_error,
+                           services_error=services_error, chosen=chosen,
                            handover=handover(result, _care().snapshot().by_id if result.get("services") else {},
-                                             professional=professional))
+                                             professional=professional),
+                           map_data=maps.option_map(_care(), result))
 
 
 def _input_error(call: Call, exc: InputError) -> Any:
@@ -320,12 +372,12 @@ def _start_page(call: Call, *, errors: Mapping[str, str] | None = None,
         summary.append({"text": msg, "href": f"#{target or 'call-form'}"})
         if target and target not in field_errors:
             field_errors[target] = msg
-    complaints = _care().complaints()
-    titles = sorted({c["title"] for c in complaints} | {s for c in complaints for s in c.get("synonyms", [])})
+    from uec.inputs import MAX_TEXT, TEXT_LIMITS
+    for key, text in call.values.items():  # an over-long field is named in the errors, not echoed whole
+        call.values[key] = text[:TEXT_LIMITS.get(key, MAX_TEXT)]
     code = status if status is not None else (400 if errors else 200)
     return render_template("handler/start.html", call=call, values=call.values, errors=field_errors,
-                           summary=summary, candidates=candidates or [], suggestions=suggestions,
-                           complaint_titles=titles), code
+                           summary=summary, candidates=candidates or [], suggestions=suggestions), code
 
 
 def _suggestions(call: Call) -> list[str]:
@@ -345,6 +397,9 @@ def _given(call: Call, key: str) -> bool:
 
 
 # -- template helpers ---------------------------------------------------------------------
+bp.add_app_template_global(maps.service_map, "service_map")
+
+
 @bp.app_template_global("time_used")
 def time_used(call: Call, at: str | None = None) -> dict[str, str]:
     """The date and time opening hours are judged at, in UK time: the one entered, or now."""
@@ -400,4 +455,6 @@ def answer_label(value: Any) -> str:
         return "Yes"
     if value is False or (isinstance(value, str) and value.lower() in ("no", "false")):
         return "No"
+    if isinstance(value, str) and value.lower() == "unknown":
+        return "Not sure"
     return str(value)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 import threading
+from functools import lru_cache
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -34,7 +35,9 @@ class _Points:
         lon = np.array([r.lon for r in rows])
         self.nodes, gap = network.snap_many(lat, lon)
         from geodata.routing import _access
-        self.access_s = np.array([_access(float(g))[0] for g in gap])
+        access = np.array([_access(float(g)) for g in gap])
+        self.access_s, self.access_m = access[:, 0], access[:, 1]
+        self.index = {c: i for i, c in enumerate(self.codes)}
 
 
 _points: dict[int, _Points] = {}
@@ -74,6 +77,63 @@ def lsoa_minutes(services: Sequence[Service], fields: Any, service_type: str, at
                 open_ = np.array([states.get(int(m), False) for m in ceil])
             best = np.where(open_ & (minutes < best), minutes, best)
     return np.where(np.isfinite(best), best, np.nan)
+
+
+class _LsoaTravel(Mapping):
+    """Service id -> Travel from one LSOA centroid, read on demand from precomputed matrices."""
+
+    def __init__(self, table: "_TravelTable", j: int):
+        self._t, self._j = table, j
+
+    def get(self, sid, default=None):
+        rows = self._t.rows.get(sid)
+        if not rows:
+            return default
+        best = None
+        for r in rows:
+            m = self._t.minutes[r, self._j]
+            if np.isfinite(m) and (best is None or m < self._t.minutes[best, self._j]):
+                best = r
+        if best is None:
+            return default
+        from geodata.routing import Travel
+        return Travel(minutes=float(self._t.minutes[best, self._j]), km=float(self._t.km[best, self._j]))
+
+    def __getitem__(self, sid):
+        v = self.get(sid)
+        if v is None:
+            raise KeyError(sid)
+        return v
+
+    def __iter__(self):
+        return (sid for sid in self._t.rows if self.get(sid) is not None)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+class _TravelTable:
+    def __init__(self, fields: Any, codes: Sequence[str]):
+        pts = _points_for(fields.network)
+        idx = np.array([pts.index[c] for c in codes], dtype=int)
+        nodes = pts.nodes[idx]
+        keys = fields.ids
+        self.minutes = np.empty((len(keys), len(codes)))
+        self.km = np.empty((len(keys), len(codes)))
+        self.rows: dict[str, list[int]] = {}
+        for r, key in enumerate(keys):
+            acc_s, acc_m = fields._access[key]
+            block = np.asarray(fields._fields[key][nodes], dtype=np.float64)
+            self.minutes[r] = (block[:, 0] + pts.access_s[idx] + acc_s) / 60.0
+            self.km[r] = (block[:, 1] + pts.access_m[idx] + acc_m) / 1000.0
+            self.rows.setdefault(key.split("#", 1)[0], []).append(r)
+
+
+def travel_by_lsoa(fields: Any, codes: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """For each LSOA code: service id -> Travel from its centroid (the quickest base of a mobile team),
+    as TravelFields.travel gives for that point, read from matrices computed for all LSOAs at once."""
+    table = _TravelTable(fields, codes)
+    return {c: _LsoaTravel(table, j) for j, c in enumerate(codes)}
 
 
 class CoverageCache:
@@ -141,23 +201,32 @@ def coverage_figures(care: Any, service_type: str, *, at: datetime,
             **figures(codes, minutes, thresholds=thresholds)}
 
 
-def map_svg(codes: Sequence[str], minutes: np.ndarray, *, place: str | None, title: str,
-            sites: Sequence[tuple[float, float, str]] = ()) -> str:
-    """The LSOA choropleth (of one place or district, or all LSC)."""
-    from geodata.lsoas import LsoaMap
-    from uec.intelligence.svg import choropleth
-    lmap = LsoaMap.default()
-    by_code = dict(zip(codes, minutes))
+@lru_cache(maxsize=32)
+def _map_paths(place: str | None) -> tuple[list[str], list[str], Any]:
+    """The projected LSOA paths of a place or district (or all LSC), computed once."""
+    import shapely
     from geodata.areas import PLACE_OF_LAD
+    from geodata.lsoas import LsoaMap
+    from uec.intelligence.svg import Projection
+    lmap = LsoaMap.default()
     keep = [i for i, c in enumerate(lmap.codes)
             if not place or place in (lmap.lad_of[c], PLACE_OF_LAD.get(lmap.lad_of[c]))]
     geoms = [lmap.geometries[i] for i in keep]
-    import shapely
     b = shapely.total_bounds(np.array(geoms, dtype=object)) if geoms else lmap.bounds()
+    proj = Projection(tuple(float(x) for x in b))
+    return [lmap.codes[i] for i in keep], [proj.path(g) for g in geoms], proj
+
+
+def map_svg(codes: Sequence[str], minutes: np.ndarray, *, place: str | None, title: str,
+            sites: Sequence[tuple[float, float, str]] = ()) -> str:
+    """The LSOA choropleth (of one place or district, or all LSC)."""
+    from uec.intelligence.svg import choropleth
+    by_code = dict(zip(codes, minutes))
+    keep, paths, proj = _map_paths(place)
     vals = []
-    for i in keep:
-        m = by_code.get(lmap.codes[i])
+    for c in keep:
+        m = by_code.get(c)
         vals.append(None if m is None or math.isnan(m) else float(m))
-    inside = [(la, lo, n) for la, lo, n in sites if b[0] - 0.05 <= lo <= b[2] + 0.05 and b[1] - 0.05 <= la <= b[3] + 0.05]
-    return choropleth(geoms, [lmap.codes[i] for i in keep], vals, bounds=tuple(float(x) for x in b), title=title,
-                      sites=inside)
+    inside = [(la, lo, n) for la, lo, n in sites
+              if proj.min_lon - 0.05 <= lo <= proj.max_lon + 0.05 and proj.min_lat - 0.05 <= la <= proj.max_lat + 0.05]
+    return choropleth(paths, keep, vals, projection=proj, title=title, sites=inside)

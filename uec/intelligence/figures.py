@@ -74,14 +74,16 @@ class Filters:
             out["type"] = self.service_type
         return out
 
-    def outcome_where(self, *, by_type: bool = True) -> list:
-        w = [o.c.day >= self.start, o.c.day <= self.end]
+    def outcome_where(self, *, by_type: bool = True, table=None) -> list:
+        """Conditions on the outcome log or one of its rollups (same column names)."""
+        tb = o if table is None else table
+        w = [tb.c.day >= self.start, tb.c.day <= self.end]
         if self.place in PLACES:
-            w.append(o.c.place == self.place)
+            w.append(tb.c.place == self.place)
         elif self.place:
-            w.append(o.c.lad == self.place)
+            w.append(tb.c.lad == self.place)
         if by_type and self.service_type:
-            w.append(o.c.first_type == self.service_type)
+            w.append(tb.c.first_type == self.service_type)
         return w
 
 
@@ -106,9 +108,13 @@ def _share(n: float, d: float) -> float | None:
     return round(n / d, 4) if d else None
 
 
+D = t.outcome_daily
+CALLS = func.sum(D.c.calls)
+
+
 def _away():
     """An answer streamed away from ED: its class is not ambulance or ED and its first service is not an ED."""
-    return and_(o.c.cls.notin_(ED_CLASSES), func.coalesce(o.c.first_type, "") != "emergency_department")
+    return and_(D.c.cls.notin_(ED_CLASSES), D.c.first_type != "emergency_department")
 
 
 class Figures:
@@ -127,47 +133,53 @@ class Figures:
         return getattr(self, name)(f)
 
     def _rows(self, q) -> list:
-        with self.engine.connect() as conn:
-            return conn.execute(q).all()
+        from decimal import Decimal
+        with self.engine.connect() as conn:  # PostgreSQL sums are numeric: counts are whole numbers
+            return [tuple(int(v) if isinstance(v, Decimal) else v for v in r) for r in conn.execute(q).all()]
 
     # -- the outcome log ------------------------------------------------------------------
     def classes(self, f: Filters) -> Figure:
-        rows = self._rows(select(o.c.cls, func.count()).where(*f.outcome_where()).group_by(o.c.cls)
-                          .order_by(func.count().desc()))
+        rows = self._rows(select(D.c.cls, CALLS).where(*f.outcome_where(table=D)).group_by(D.c.cls)
+                          .order_by(CALLS.desc()))
         total = sum(r[1] for r in rows)
         return Figure("classes", "Calls by disposition class", ["class", "calls", "share"],
                       [[r[0], r[1], _share(r[1], total)] for r in rows], totals={"calls": total})
 
     def places(self, f: Filters) -> Figure:
-        away = func.sum(case((_away(), 1), else_=0))
-        rows = self._rows(select(o.c.place, func.count(), away).where(*f.outcome_where())
-                          .group_by(o.c.place).order_by(func.count().desc()))
-        total, total_away = sum(r[1] for r in rows), sum(int(r[2] or 0) for r in rows)
+        away = func.sum(case((_away(), D.c.calls), else_=0))
+        rows = self._rows(select(D.c.place, CALLS, away).where(*f.outcome_where(table=D))
+                          .group_by(D.c.place).order_by(CALLS.desc()))
+        total, total_away = sum(int(r[1]) for r in rows), sum(int(r[2] or 0) for r in rows)
         return Figure("places", "Calls by place, and the share streamed away from ED",
                       ["place", "calls", "streamed_away_from_ed", "share_streamed_away"],
-                      [[r[0] or "outside LSC", r[1], int(r[2] or 0), _share(int(r[2] or 0), r[1])] for r in rows],
+                      [[r[0] or "outside LSC", int(r[1]), int(r[2] or 0), _share(int(r[2] or 0), int(r[1]))] for r in rows],
                       note="Streamed away: the disposition class is not ambulance or ED and the first service "
                            "offered is not an emergency department.",
                       totals={"calls": total, "streamed_away_from_ed": total_away,
                               "share_streamed_away": _share(total_away, total)})
 
     def days(self, f: Filters) -> Figure:
-        away = func.sum(case((_away(), 1), else_=0))
-        rows = self._rows(select(o.c.day, func.count(), away).where(*f.outcome_where()).group_by(o.c.day)
-                          .order_by(o.c.day))
+        away = func.sum(case((_away(), D.c.calls), else_=0))
+        rows = self._rows(select(D.c.day, CALLS, away).where(*f.outcome_where(table=D)).group_by(D.c.day)
+                          .order_by(D.c.day))
         return Figure("days", "Calls by day", ["day", "calls", "streamed_away_from_ed"],
                       [[r[0].isoformat() if hasattr(r[0], "isoformat") else str(r[0]), r[1], int(r[2] or 0)]
                        for r in rows], chart="vbar")
 
     def hours(self, f: Filters) -> Figure:
-        got = dict(self._rows(select(o.c.local_hour, func.count()).where(*f.outcome_where())
-                              .group_by(o.c.local_hour)))
+        if f.service_type:  # the hourly rollup has no service type: count the log itself
+            got = dict(self._rows(select(o.c.local_hour, func.count()).where(*f.outcome_where())
+                                  .group_by(o.c.local_hour)))
+        else:
+            h = t.outcome_hourly
+            got = dict(self._rows(select(h.c.local_hour, func.sum(h.c.calls)).where(*f.outcome_where(table=h))
+                                  .group_by(h.c.local_hour)))
         return Figure("hours", "Calls by hour of day (UK time)", ["hour", "calls"],
                       [[f"{h:02d}:00", int(got.get(h, 0))] for h in range(24)], chart="vbar")
 
     def ed_reasons(self, f: Filters) -> Figure:
-        rows = self._rows(select(o.c.ed_reason, func.count()).where(*f.outcome_where(), o.c.ed_offered.is_(True))
-                          .group_by(o.c.ed_reason).order_by(func.count().desc()))
+        rows = self._rows(select(D.c.ed_reason, CALLS).where(*f.outcome_where(table=D), D.c.ed_reason != "")
+                          .group_by(D.c.ed_reason).order_by(CALLS.desc()))
         total = sum(r[1] for r in rows)
         labels = {"disposition": "ED or ambulance disposition", "catch_all": "catch-all: nothing else fitted",
                   "capacity_red": "an alternative was at capacity red", "no_open_utc": "no UTC/MIU open within the timeframe",
@@ -177,14 +189,15 @@ class Figures:
                       totals={"answers_offering_ed": total})
 
     def falls(self, f: Filters) -> Figure:
-        rows = self._rows(select(o.c.first_type, o.c.catch_all, func.count())
-                          .where(*f.outcome_where(by_type=False), o.c.cls == "falls_response")
-                          .group_by(o.c.first_type, o.c.catch_all))
+        rows = self._rows(select(D.c.first_type, D.c.catch_all, CALLS)
+                          .where(*f.outcome_where(by_type=False, table=D), D.c.cls == "falls_response")
+                          .group_by(D.c.first_type, D.c.catch_all))
         acc: dict[str, int] = defaultdict(int)
         for ftype, catch_all, n in rows:
+            n = int(n)
             if ftype == "falls_lifting":
                 acc["lifting service offered"] += n
-            elif catch_all or ftype in (None, "emergency_department"):
+            elif catch_all or ftype in (None, "", "emergency_department"):
                 acc["ambulance (no lifting service available)"] += n
             else:
                 acc[f"other: {SERVICE_TYPES.get(ftype, ftype)}"] += n
@@ -194,9 +207,9 @@ class Figures:
                       totals={"falls_calls": total})
 
     def mental_health(self, f: Filters) -> Figure:
-        rows = self._rows(select(o.c.first_type, func.count())
-                          .where(*f.outcome_where(by_type=False), o.c.cls == "mental_health_crisis")
-                          .group_by(o.c.first_type).order_by(func.count().desc()))
+        rows = self._rows(select(D.c.first_type, CALLS)
+                          .where(*f.outcome_where(by_type=False, table=D), D.c.cls == "mental_health_crisis")
+                          .group_by(D.c.first_type).order_by(CALLS.desc()))
         total = sum(r[1] for r in rows)
         return Figure("mental_health", "Mental-health crisis: where people were sent first",
                       ["service type", "calls", "share"],

@@ -119,7 +119,15 @@ COLUMNS = [c.name for c in t.outcomes.columns if c.name != "id"]
 
 
 def write(engine: Engine, items: Iterator[dict[str, Any]], *, chunk: int = 20_000) -> int:
-    """Insert rows: PostgreSQL COPY (fast), else executemany in chunks. Returns the count."""
+    """Insert rows (PostgreSQL COPY, else executemany in chunks), then rebuild the rollups. Returns the count."""
+    from uec.intelligence import rollup
+    n = _write(engine, items, chunk=chunk)
+    with engine.begin() as conn:
+        rollup.rebuild(conn)
+    return n
+
+
+def _write(engine: Engine, items: Iterator[dict[str, Any]], *, chunk: int) -> int:
     import json
     n = 0
     if engine.dialect.name == "postgresql":

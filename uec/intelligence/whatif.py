@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import extract, func, select
 
 from directory import tables as t
 from directory.model import SERVICE_TYPES, Service, ServiceError, service_from_dict
@@ -231,7 +231,7 @@ def _touched_times(sc: Scenario) -> set[tuple[int, int]] | None:
     return out
 
 
-def replay(sc: Scenario, *, weeks: int, now: datetime | None = None, max_groups: int = 600) -> dict[str, Any]:
+def replay(sc: Scenario, *, weeks: int, now: datetime | None = None, max_groups: int = 1000) -> dict[str, Any]:
     """Re-run the last `weeks` of logged answers that the change could touch, on the live directory and on
     the scenario (from each LSOA's centroid at the same weekday and hour), and count what would change."""
     started = _time.perf_counter()
@@ -248,14 +248,15 @@ def replay(sc: Scenario, *, weeks: int, now: datetime | None = None, max_groups:
         where.append(or_(*[o.c.offered.cast(String).like(f'%"{sid}"%') for sid in sc.changed]))
     with sc.care.store.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(o).where(o.c.hour >= since)).scalar() or 0
+        dow = extract("dow", o.c.day)  # 0 = Sunday, in PostgreSQL and SQLite alike
         rows = conn.execute(
-            select(o.c.lsoa, o.c.lad, o.c.disposition, o.c.age_band, o.c.role, o.c.day, o.c.local_hour, func.count())
+            select(o.c.lsoa, o.c.lad, o.c.disposition, o.c.age_band, o.c.role, dow, o.c.local_hour, func.count())
             .where(*where)
-            .group_by(o.c.lsoa, o.c.lad, o.c.disposition, o.c.age_band, o.c.role, o.c.day, o.c.local_hour)).all()
+            .group_by(o.c.lsoa, o.c.lad, o.c.disposition, o.c.age_band, o.c.role, dow, o.c.local_hour)).all()
     touched = _touched_times(sc)
     groups: dict[tuple, int] = defaultdict(int)  # the weekday and hour decide opening: fold the days
-    for lsoa, lad, disp, band, role, day, hour, n in rows:
-        dow = day.weekday() if hasattr(day, "weekday") else date.fromisoformat(str(day)).weekday()
+    for lsoa, lad, disp, band, role, sunday0, hour, n in rows:
+        dow = (int(sunday0) + 6) % 7  # Python's Monday = 0
         if touched is None or (dow, hour) in touched:
             groups[(lsoa, lad, disp, band, role, dow, hour)] += n
     candidates = sum(groups.values())
@@ -267,30 +268,36 @@ def replay(sc: Scenario, *, weeks: int, now: datetime | None = None, max_groups:
         groups = {k: groups[k] for k in keys[:max_groups]}
     scale = candidates / max(sum(groups.values()), 1) if sampled else 1.0
     centroids = {r.code: r for r in Areas.default().lsoas()}
-    live_travel: dict[str, dict] = {}
-    new_travel: dict[str, dict] = {}
+    used = sorted({k[0] for k in groups if k[0] in centroids})
+    live_travel = cov.travel_by_lsoa(sc.snap.fields, used)
+    new_travel = live_travel if sc.fields is sc.snap.fields else cov.travel_by_lsoa(sc.fields, used)
     when: dict[tuple[int, int], datetime] = {}
     changed = first_changed = more_ed = fewer_ed = replayed = 0
     by_place: dict[str, dict[str, int]] = defaultdict(lambda: {"replayed": 0, "changed": 0, "more_to_ed": 0, "fewer_to_ed": 0})
     moves: dict[tuple, int] = defaultdict(int)
+    added_ids = {s.id for s in sc.added}
+    closed_ids = set(sc.changed) if closes_only else set()
     for (lsoa, lad, disp, band, role, dow, hour), n in groups.items():
         r = centroids.get(lsoa)
         if r is None:
             continue
-        if lsoa not in live_travel:
-            loc = sc.care.geo.locate(lat=r.lat, lon=r.lon)
-            live_travel[lsoa] = sc.care.travel_from(sc.snap, loc)
-            new_travel[lsoa] = live_travel[lsoa] if sc.fields is sc.snap.fields else _travel(sc.fields, r.lat, r.lon)
         at = when.get((dow, hour)) or when.setdefault((dow, hour), _next(dow, time(hour)))
         d = sc.care.rules.dispositions[disp]
         need = Need(disp, d.cls, d.within_minutes, d.label)
         origin = Origin(r.lat, r.lon, lad, PLACE_OF_LAD.get(lad or ""))
         patient = Patient(band_age(band), None)
         role = role if role in ("public", "walk_in", "nhs111", "call_handler", "nwas", "nwas_clinician", "gp", "professional") else "nhs111"
-        before = search(sc.snap.services, need, origin, at, travel=live_travel[lsoa], rankings=sc.snap.rankings,
-                        patient=patient, requester_role=role, options=SearchOptions())
-        after = search(sc.services, need, origin, at, travel=new_travel[lsoa], rankings=sc.snap.rankings,
-                       patient=patient, requester_role=role, options=SearchOptions())
+        kw = dict(rankings=sc.snap.rankings, patient=patient, requester_role=role, options=SearchOptions())
+        # a new site the scenario answer does not offer leaves it as it was, and so does closing a
+        # service the live answer does not offer: one search is enough then
+        if added_ids and not sc.changed:
+            after = search(sc.services, need, origin, at, travel=new_travel[lsoa], **kw)
+            before = after if not added_ids & {x["id"] for x in after.services} else \
+                search(sc.snap.services, need, origin, at, travel=live_travel[lsoa], **kw)
+        else:
+            before = search(sc.snap.services, need, origin, at, travel=live_travel[lsoa], **kw)
+            after = before if closed_ids and not closed_ids & {x["id"] for x in before.services} else \
+                search(sc.services, need, origin, at, travel=new_travel[lsoa], **kw)
         replayed += n
         place = PLACE_OF_LAD.get(lad or "", "outside LSC")
         bp = by_place[place]
