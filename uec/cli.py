@@ -157,6 +157,22 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge_outcomes(args: argparse.Namespace) -> int:
+    """Apply the outcome log's retention now."""
+    from dataclasses import replace
+    from uec.intelligence.outcomes import OutcomeLog, OutcomeSettings
+    settings = OutcomeSettings.from_env()
+    if args.days is not None:
+        if not 1 <= args.days <= 36500:
+            print("error: --days must be from 1 to 36500", file=sys.stderr)
+            return 2
+        settings = replace(settings, retention_days=args.days)
+    store = _store(Settings.from_env())
+    n = OutcomeLog(store.engine, classes={}, type_of=lambda _: None, settings=settings).purge()
+    print(f"purged {n:,} outcome(s) older than {settings.retention_days:g} days")
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     """Run the scenario bundle (the database's, or a file's); exit 1 if any differ from expectation."""
     from directory import scenarios as sc
@@ -242,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("action", choices=["run"])
     sc.add_argument("--file", type=Path, default=None, help="run a YAML file instead of the database's scenarios")
     sc.set_defaults(func=cmd_scenarios)
+    po = sub.add_parser("purge-outcomes", help="delete outcome-log rows older than UEC_OUTCOME_RETENTION_DAYS "
+                                               "(the running app also does this hourly)")
+    po.add_argument("--days", type=float, default=None, help="retention in days (default: the setting)")
+    po.set_defaults(func=cmd_purge_outcomes)
     args = p.parse_args(argv)
     return int(args.func(args) or 0)
 
