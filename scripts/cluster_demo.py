@@ -116,7 +116,7 @@ class Cluster:
     def env(self, var: Path) -> dict[str, str]:
         return dict(os.environ, DATABASE_URL=self.url_primary, DATABASE_READ_URL=self.url_replica,
                     UEC_VAR_DIR=str(var), UEC_SECRET_KEY="cluster-demo-shared-secret", UEC_REPLICA_MAX_LAG_S=str(MAX_LAG_S),
-                    UEC_REFRESH_SECONDS="0.5")
+                    UEC_REFRESH_SECONDS="0.5", UEC_RATELIMIT_DEFAULT="1000000 per minute")  # one load generator
 
     def uec(self, *args: str) -> str:
         uec = Path(sys.executable).with_name("uec")

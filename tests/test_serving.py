@@ -52,15 +52,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def slow_server(tmp_path):
+@pytest.fixture(params=["uec.serving.ShedThreadWorker", "uec.serving.ShedSyncWorker"])
+def slow_server(tmp_path, request):
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
     port = _free_port()
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, UEC_MAX_QUEUE_MS="100", PYTHONPATH=str(root))
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1",
-                             "--worker-class", "uec.serving.ShedThreadWorker", "--chdir", str(tmp_path), "slowapp:app"],
+                             "--worker-class", request.param, "--chdir", str(tmp_path), "slowapp:app"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 30
     while time.time() < deadline:

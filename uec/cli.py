@@ -26,7 +26,8 @@ def _accounts(settings: Settings):
 
 
 # `uec serve --worker-class`: short names; anything else is passed to gunicorn as given
-_WORKER_CLASSES = {"shed": "uec.serving.ShedThreadWorker", "gthread": "gthread", "sync": "sync"}
+_WORKER_CLASSES = {"shed": "uec.serving.ShedThreadWorker", "shed-sync": "uec.serving.ShedSyncWorker",
+                   "gthread": "gthread", "sync": "sync"}
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

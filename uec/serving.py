@@ -8,7 +8,11 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+import socket
+import struct
+
 from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
 
 log = logging.getLogger("uec.serving")
 _waited = threading.local()
@@ -16,6 +20,57 @@ _REFUSAL_BODY = json.dumps({"error": "overloaded", "message": "the service is at
                                                               "(another node may answer sooner)"}).encode()
 _REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
             b"Connection: close\r\nContent-Length: " + str(len(_REFUSAL_BODY)).encode() + b"\r\n\r\n" + _REFUSAL_BODY)
+
+
+_TCPI_LAST_DATA_RECV = 52  # byte offset of tcpi_last_data_recv (ms) in Linux's struct tcp_info
+
+
+def _ms_since_request(sock: socket.socket) -> int | None:
+    """Milliseconds since the kernel last received data on this just-accepted connection: how long
+    the request waited in the listen backlog. None where TCP_INFO is not available."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        return struct.unpack_from("I", info, _TCPI_LAST_DATA_RECV)[0]
+    except (OSError, AttributeError, struct.error):
+        return None
+
+
+def _send_refusal(sock: socket.socket) -> None:
+    try:
+        sock.setblocking(False)
+        try:
+            while sock.recv(65536):  # drain the request so closing does not reset the answer
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        sock.settimeout(1.0)
+        sock.sendall(_REFUSAL)
+    except OSError:
+        pass
+
+
+class ShedSyncWorker(SyncWorker):
+    """gunicorn's sync worker (the cheapest per request) that answers 503 + Retry-After, without
+    parsing, to a connection whose request waited in the listen backlog longer than
+    UEC_MAX_QUEUE_MS (read from the kernel's TCP_INFO), so a saturated node drains its backlog at
+    the cost of a refusal instead of serving requests whose callers have waited seconds."""
+
+    max_wait_ms = float(os.environ.get("UEC_MAX_QUEUE_MS", "250"))
+    shed = 0
+
+    def handle(self, listener, client, addr):
+        waited = _ms_since_request(client)
+        if waited is not None and waited > self.max_wait_ms:
+            self.shed += 1
+            if self.shed == 1 or self.shed % 1000 == 0:
+                self.log.warning("overloaded: shed %d connection(s) with 503 (request waited %d ms)", self.shed, waited)
+            _send_refusal(client)
+            try:
+                client.close()
+            except OSError:
+                pass
+            return
+        return super().handle(listener, client, addr)
 
 
 class ShedThreadWorker(ThreadWorker):
@@ -47,18 +102,7 @@ class ShedThreadWorker(ThreadWorker):
         if self.shed == 1 or self.shed % 1000 == 0:
             self.log.warning("overloaded: shed %d connection(s) with 503 (waited %.0f ms for a thread)",
                              self.shed, waited * 1000)
-        sock = conn.sock
-        try:
-            sock.setblocking(False)
-            try:
-                while sock.recv(65536):  # drain the request so closing does not reset the answer
-                    pass
-            except (BlockingIOError, InterruptedError):
-                pass
-            sock.settimeout(1.0)
-            sock.sendall(_REFUSAL)
-        except OSError:
-            pass
+        _send_refusal(conn.sock)
         return False  # gunicorn closes the connection
 
 
