@@ -67,7 +67,7 @@ def test_dashboard_filters_and_charts(page, server):
         page.click("#apply-filters")
     assert "place=Blackpool" in page.url
     assert 0 < int(page.locator('#figure-places [data-total="calls"]').inner_text()) < total
-    page.screenshot(path=str(SCREENSHOTS / "intelligence-dashboard.png"), full_page=False)
+    page.locator("#figure-places").screenshot(path=str(SCREENSHOTS / "intelligence-dashboard.png"))
 
 
 def test_coverage_map_shows_lsoas_by_minutes(page, server):
@@ -79,7 +79,7 @@ def test_coverage_map_shows_lsoas_by_minutes(page, server):
         page.click("#show-map")
     assert page.locator("#coverage-map svg path[data-lsoa]").count() == 1049
     assert page.locator("#coverage-table tbody tr").count() == 5
-    page.screenshot(path=str(SCREENSHOTS / "intelligence-map.png"), full_page=False)
+    page.locator("#coverage-map").screenshot(path=str(SCREENSHOTS / "intelligence-map.png"))
 
 
 def test_whatif_close_and_save(page, server):
@@ -93,3 +93,4 @@ def test_whatif_close_and_save(page, server):
     assert page.locator("#whatif-result .whatif-access tbody tr").count() >= 10
     assert page.locator("#whatif-replay").is_visible()
     assert "Close Preston UTC (browser)" in page.locator("#saved-whatifs").inner_text()
+    page.locator("#whatif-result").screenshot(path=str(SCREENSHOTS / "intelligence-whatif.png"))

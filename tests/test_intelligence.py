@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from directory import tables as t
 from tests.admin_fixtures import accounts, app, signed_in, store  # noqa: F401  (fixtures)
@@ -33,6 +33,8 @@ def test_outcome_log_holds_no_postcode_point_free_text_or_answers(app):
     assert re.fullmatch(r"[A-Za-z0-9_-]{16,32}", body["outcome_ref"])
     c.post("/api/v1/route", json={"disposition": "FALLS_LIFT", "location": {"lat": 53.8175, "lon": -3.0357}, "age": 88})
     c.post("/api/v1/triage", json={"age": 40, "sex": "male", "complaint": words, "location": {"postcode": "LA1 4RP"}})
+    c.post("/api/v1/triage", json={"age": 50, "sex": "male", "complaints": ["chest pain", words],
+                                   "answers": {}, "location": {"postcode": "LA1 4RP"}})
     rows = _rows(app)
     assert len(rows) >= 2
     lat, lon = body["location"]["lat"], body["location"]["lon"]
@@ -218,3 +220,38 @@ def test_rollups_written_with_each_batch_match_a_rebuild(app):
     with care.store.engine.connect() as conn:
         assert sorted(tuple(r) for r in conn.execute(select(t.outcome_daily))) == daily
         assert sorted(tuple(r) for r in conn.execute(select(t.outcome_hourly))) == hourly
+
+
+def test_purge_cli_applies_retention(tmp_path, monkeypatch, capsys):
+    from uec.cli import main
+    from uec.config import Settings
+    from uec.core import UrgentCare
+    from uec.intelligence import volume
+    monkeypatch.setenv("UEC_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    care = UrgentCare(Settings.from_env())
+    care.initialise()
+    volume.write(care.store.engine, volume.rows(care, count=200, end=date.today(), days=100, per_district=1))
+    assert main(["purge-outcomes", "--days", "0"]) == 2
+    assert main(["purge-outcomes", "--days", "30"]) == 0
+    n = int(capsys.readouterr().out.split()[1].replace(",", ""))
+    with care.store.engine.connect() as c:
+        left = c.execute(select(func.count()).select_from(t.outcomes)).scalar()
+        oldest = c.execute(select(func.min(t.outcome_daily.c.day))).scalar()
+    assert n > 0 and left == 200 - n and oldest >= date.today() - timedelta(days=31)
+
+
+def test_the_call_handler_page_logs_one_row_per_call_and_records_the_chosen_service(app):
+    from tests.test_web_handler import answer_all, start, submit
+    app.config["TESTING"] = True
+    c = app.test_client()
+    resp, _ = answer_all(c, start(c), {})
+    page = resp.get_data(as_text=True)
+    offered = re.findall(r'name="chosen_service" value="([^"]+)"', page)
+    assert offered, "the outcome page offers services to choose"
+    again = submit(c, page, "summary-form", "summary-update", chosen_service=offered[-1])
+    assert again.status_code == 200
+    submit(c, again.get_data(as_text=True), "summary-form", "summary-update", chosen_service=offered[0])
+    rows = _rows(app)
+    assert len(rows) == 1, [r["offered"] for r in rows]  # re-showing the outcome page is not another call
+    assert rows[0]["chosen"] == offered[0] and rows[0]["kind"] == "triage" and rows[0]["age_band"] == "75+"

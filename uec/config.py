@@ -18,6 +18,11 @@ class Settings:
     secure_cookies: bool = True
     max_body_bytes: int = 1024 * 1024         # any form or API request (a triage call is a few KiB)
     max_upload_bytes: int = 16 * 1024 * 1024  # directory imports (5,000 services as CSV is about 3 MiB)
+    session_idle_minutes: float = 30.0        # signed out after this long without a request
+    session_max_hours: float = 12.0           # and after this long whatever (a shift), not 31 days
+    token_days: float = 90.0                  # API tokens' lifetime unless `uec create-token --days N`
+    proxy_hops: int = 0                       # reverse proxies in front that set X-Forwarded-* (0: trust none)
+    hsts_seconds: int = 31536000              # Strict-Transport-Security on answers over TLS (0: none)
     ratelimit_enabled: bool = True
     ratelimit_storage: str = "memory://"      # per worker; redis://127.0.0.1:6379 to count across workers
     ratelimit_default: str = "1200 per minute"  # per client (token, else address), every endpoint
@@ -42,6 +47,11 @@ class Settings:
             secure_cookies=os.environ.get("UEC_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
             max_body_bytes=int(os.environ.get("UEC_MAX_BODY_BYTES", 1024 * 1024)),
             max_upload_bytes=int(os.environ.get("UEC_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)),
+            session_idle_minutes=float(os.environ.get("UEC_SESSION_IDLE_MINUTES", "30")),
+            session_max_hours=float(os.environ.get("UEC_SESSION_MAX_HOURS", "12")),
+            token_days=float(os.environ.get("UEC_TOKEN_DAYS", "90")),
+            proxy_hops=int(os.environ.get("UEC_PROXY_FIX", "0") or 0),
+            hsts_seconds=int(os.environ.get("UEC_HSTS_SECONDS", "31536000") or 0),
             ratelimit_enabled=os.environ.get("UEC_RATELIMIT_ENABLED", "1") not in ("0", "false", "no"),
             ratelimit_storage=os.environ.get("UEC_RATELIMIT_STORAGE") or "memory://",
             ratelimit_default=os.environ.get("UEC_RATELIMIT_DEFAULT") or "1200 per minute",

@@ -20,8 +20,10 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.secret_key = settings.secret_key or _secret_from_file(settings.var_dir)
+    from datetime import timedelta
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=settings.secure_cookies)
+                      SESSION_COOKIE_SECURE=settings.secure_cookies,
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours))
     # Every template is HTML: escape everywhere, including inside the NHS.UK component macros
     # (`.jinja` files, which Flask would otherwise render unescaped: reflected XSS).
     app.jinja_options = {**app.jinja_options, "autoescape": True}
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(intelligence.bp)
+    from web import account
+    app.register_blueprint(account.bp)
 
     @app.errorhandler(InputError)
     def _input_error(exc: InputError):
@@ -70,12 +74,8 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
                                      "it has been logged"}), 500
         return error_page(500)
 
-    @app.after_request
-    def _headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        return resp
+    from web import headers
+    headers.init_app(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
     from web import ratelimit
     ratelimit.init_app(app, settings)  # last: it limits every endpoint registered above

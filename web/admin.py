@@ -54,7 +54,8 @@ def login():
         user = auth.sign_in(request.form.get("username", "").strip(), request.form.get("password", ""))
         if user:
             return redirect(auth.safe_next(request.args.get("next")))
-        error = "The username or password is not right. Check them and try again."
+        error = ("The username or password is not right, or the account is locked for a few minutes after "
+                 "repeated failures. Check them and try again later.")
     return render_template("admin/login.html", error=error), (401 if error else 200)
 
 

@@ -330,6 +330,7 @@ def _advance(call: Call, *, answer_error: str | None = None, bad_value: str = ""
                                complaint=complaint, complaints=complaints, errors=errors,
                                bad_value=bad_value), 400 if errors else 200
     professional = current_user() is not None
+    _care().recorder.record_chosen(result, chosen)  # the outcome log (no patient details) notes the choice
     return render_template("handler/outcome.html", call=call, result=result, complaint=complaint,
                            complaints=complaints, question_texts={t["q"]: t.get("t", "") for t in call.trail},
                            outcome=result["outcome"], services=result.get("services", []),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import threading
+from functools import lru_cache
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
@@ -200,23 +201,32 @@ def coverage_figures(care: Any, service_type: str, *, at: datetime,
             **figures(codes, minutes, thresholds=thresholds)}
 
 
-def map_svg(codes: Sequence[str], minutes: np.ndarray, *, place: str | None, title: str,
-            sites: Sequence[tuple[float, float, str]] = ()) -> str:
-    """The LSOA choropleth (of one place or district, or all LSC)."""
-    from geodata.lsoas import LsoaMap
-    from uec.intelligence.svg import choropleth
-    lmap = LsoaMap.default()
-    by_code = dict(zip(codes, minutes))
+@lru_cache(maxsize=32)
+def _map_paths(place: str | None) -> tuple[list[str], list[str], Any]:
+    """The projected LSOA paths of a place or district (or all LSC), computed once."""
+    import shapely
     from geodata.areas import PLACE_OF_LAD
+    from geodata.lsoas import LsoaMap
+    from uec.intelligence.svg import Projection
+    lmap = LsoaMap.default()
     keep = [i for i, c in enumerate(lmap.codes)
             if not place or place in (lmap.lad_of[c], PLACE_OF_LAD.get(lmap.lad_of[c]))]
     geoms = [lmap.geometries[i] for i in keep]
-    import shapely
     b = shapely.total_bounds(np.array(geoms, dtype=object)) if geoms else lmap.bounds()
+    proj = Projection(tuple(float(x) for x in b))
+    return [lmap.codes[i] for i in keep], [proj.path(g) for g in geoms], proj
+
+
+def map_svg(codes: Sequence[str], minutes: np.ndarray, *, place: str | None, title: str,
+            sites: Sequence[tuple[float, float, str]] = ()) -> str:
+    """The LSOA choropleth (of one place or district, or all LSC)."""
+    from uec.intelligence.svg import choropleth
+    by_code = dict(zip(codes, minutes))
+    keep, paths, proj = _map_paths(place)
     vals = []
-    for i in keep:
-        m = by_code.get(lmap.codes[i])
+    for c in keep:
+        m = by_code.get(c)
         vals.append(None if m is None or math.isnan(m) else float(m))
-    inside = [(la, lo, n) for la, lo, n in sites if b[0] - 0.05 <= lo <= b[2] + 0.05 and b[1] - 0.05 <= la <= b[3] + 0.05]
-    return choropleth(geoms, [lmap.codes[i] for i in keep], vals, bounds=tuple(float(x) for x in b), title=title,
-                      sites=inside)
+    inside = [(la, lo, n) for la, lo, n in sites
+              if proj.min_lon - 0.05 <= lo <= proj.max_lon + 0.05 and proj.min_lat - 0.05 <= la <= proj.max_lat + 0.05]
+    return choropleth(paths, keep, vals, projection=proj, title=title, sites=inside)

@@ -7,6 +7,7 @@ import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
@@ -90,6 +91,24 @@ class OutcomeLog:
         self.writer = writer or batch_writer(self._write, name="outcome-log")
         self._pruned_at = 0.0
         self._prune_lock = threading.Lock()
+        self._recent: "OrderedDict[tuple, tuple[float, str]]" = OrderedDict()  # in memory only, never stored
+        self._recent_lock = threading.Lock()
+
+    def _seen(self, key: tuple) -> str | None:
+        """The reference of the same answer shown again (the handler re-rendering a call) within 30 min."""
+        now = time.monotonic()
+        with self._recent_lock:
+            hit = self._recent.get(key)
+            if hit and now - hit[0] < 1800:
+                self._recent.move_to_end(key)
+                return hit[1]
+        return None
+
+    def _remember(self, key: tuple, ref: str) -> None:
+        with self._recent_lock:
+            self._recent[key] = (time.monotonic(), ref)
+            while len(self._recent) > 5000:
+                self._recent.popitem(last=False)
 
     # -- request side ---------------------------------------------------------------------
     def outcome(self, kind: str, answer: Mapping[str, Any], *, age: Any = None) -> str | None:
@@ -112,7 +131,14 @@ class OutcomeLog:
             return None
         services = list(answer.get("services") or [])
         loc = answer["location"]
-        complaint = (answer.get("complaint") or {}).get("id")
+        ids = [c.get("id") for c in (answer.get("complaints") or [answer.get("complaint") or {}]) if c.get("id")]
+        complaint = ",".join(ids)[:200] or None  # complaint ids only, never the caller's words
+        key = (kind, code, complaint, loc.get("lat"), loc.get("lon"), age_band(age), str(answer.get("requester_role")),
+               tuple(s["id"] for s in services), now.replace(minute=0, second=0, microsecond=0))
+        again = self._seen(key)
+        if again:  # the same call's outcome page shown again: one row per answer
+            answer["outcome_ref"] = again  # type: ignore[index]
+            return again
         hour = now.replace(minute=0, second=0, microsecond=0)
         local = hour.astimezone(LONDON)
         ref = secrets.token_urlsafe(16)
@@ -133,6 +159,7 @@ class OutcomeLog:
                           for e in answer.get("excluded") or []],
         }
         self.writer.submit(row)
+        self._remember(key, ref)
         answer["outcome_ref"] = ref  # type: ignore[index]  # the handler records the service chosen with it
         return ref
 
@@ -156,6 +183,18 @@ class OutcomeLog:
             conn.execute(update(t.outcomes).where(t.outcomes.c.ref == ref).values(
                 chosen=service_id, chosen_at=self.clock().replace(minute=0, second=0, microsecond=0)))
         return {"ref": ref, "chosen": service_id}
+
+    def record_chosen(self, answer: Mapping[str, Any], service_id: str) -> bool:
+        """For the handler page: record the service chosen for an answer; never raises."""
+        ref = answer.get("outcome_ref")
+        if not ref or not service_id:
+            return False
+        try:
+            self.chosen(ref, service_id)
+            return True
+        except Exception:
+            log.info("outcome log: the chosen service was not recorded", exc_info=True)
+            return False
 
     # -- writer thread --------------------------------------------------------------------
     def _finish(self, row: dict[str, Any]) -> dict[str, Any]:

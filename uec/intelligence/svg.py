@@ -71,32 +71,40 @@ def band_colour(minutes: float | None) -> str:
     return BANDS[-1][1]
 
 
-def choropleth(geometries: Sequence[Any], codes: Sequence[str], minutes: Sequence[float | None], *,
-               bounds: tuple[float, float, float, float], title: str, sites: Sequence[tuple[float, float, str]] = (),
-               width: int = 640) -> str:
-    """LSOAs coloured by road minutes to the nearest open service; open sites as dots; with a legend."""
-    import math
-    min_lon, min_lat, max_lon, max_lat = bounds
-    kx = math.cos(math.radians((min_lat + max_lat) / 2))
-    sx = width / ((max_lon - min_lon) * kx)
-    height = int((max_lat - min_lat) * sx) + 1
+class Projection:
+    """Longitude/latitude to SVG pixels for a bounding box (equirectangular, scaled by latitude)."""
 
-    def pt(lon: float, lat: float) -> str:
-        return f"{(lon - min_lon) * kx * sx:.1f},{(max_lat - lat) * sx:.1f}"
+    def __init__(self, bounds: tuple[float, float, float, float], width: int = 640):
+        import math
+        self.min_lon, self.min_lat, self.max_lon, self.max_lat = bounds
+        self.kx = math.cos(math.radians((self.min_lat + self.max_lat) / 2))
+        self.width = width
+        self.sx = width / ((self.max_lon - self.min_lon) * self.kx)
+        self.height = int((self.max_lat - self.min_lat) * self.sx) + 1
 
-    def ring(coords) -> str:
-        return "M" + "L".join(pt(x, y) for x, y in coords[::1]) + "Z"
+    def xy(self, lon: float, lat: float) -> tuple[float, float]:
+        return (lon - self.min_lon) * self.kx * self.sx, (self.max_lat - lat) * self.sx
 
-    parts = []
-    for geom, code, m in zip(geometries, codes, minutes):
+    def path(self, geom: Any) -> str:
+        """An SVG path for a (multi)polygon, holes included."""
+        def ring(coords) -> str:
+            return "M" + "L".join("%.1f,%.1f" % self.xy(x, y) for x, y in coords) + "Z"
         polys = getattr(geom, "geoms", [geom])
-        d = "".join(ring(list(p.exterior.coords)) + "".join(ring(list(i.coords)) for i in p.interiors) for p in polys)
+        return "".join(ring(p.exterior.coords) + "".join(ring(i.coords) for i in p.interiors) for p in polys)
+
+
+def choropleth(paths: Sequence[str], codes: Sequence[str], minutes: Sequence[float | None], *,
+               projection: Projection, title: str, sites: Sequence[tuple[float, float, str]] = ()) -> str:
+    """LSOAs (pre-projected paths) coloured by road minutes to the nearest open service; open sites as dots."""
+    width, height = projection.width, projection.height
+    parts = []
+    for d, code, m in zip(paths, codes, minutes):
         label = "no open service reachable" if m is None else f"{m:.0f} min"
         parts.append(f'<path d="{d}" fill="{band_colour(m)}" fill-rule="evenodd" stroke="#ffffff" stroke-width="0.3" '
                      f'data-lsoa="{code}" data-minutes="{"" if m is None else round(m, 1)}"><title>{code}: {label}</title></path>')
     for lat, lon, name in sites:
-        x, y = pt(lon, lat).split(",")
-        parts.append(f'<circle cx="{x}" cy="{y}" r="4" fill="#ffeb3b" stroke="#212b32" stroke-width="1.2" class="site">'
+        x, y = projection.xy(lon, lat)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#ffeb3b" stroke="#212b32" stroke-width="1.2" class="site">'
                      f'<title>{escape(name)}</title></circle>')
     legend = []
     prev = 0
