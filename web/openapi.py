@@ -6,6 +6,7 @@ from typing import Any
 from directory.model import REQUESTER_ROLES, SERVICE_TYPES
 from geodata.postcodes import GB_BOUNDS
 from triage.engine import CONSCIOUSNESS, VITAL_LIMITS
+from uec.core import MAX_COMPLAINT_TEXT, MAX_COMPLAINTS
 from uec.inputs import EARLIEST_YEAR, LATEST_YEAR, MAX_ITEMS, MAX_TEXT, TEXT_LIMITS
 
 REF = "#/components/schemas/"
@@ -73,13 +74,19 @@ def _schemas(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any
                           "description": "who is asking; anonymous callers may claim public or nhs111 only "
                                          "(others need a bearer token whose user has that role)"},
         "TriageRequest": {
-            "type": "object", "required": ["age", "sex", "complaint"], "additionalProperties": False,
+            "type": "object", "required": ["age", "sex"], "additionalProperties": False,
+            "anyOf": [{"required": ["complaint"]}, {"required": ["complaints"]}],
             "properties": {
                 "age": {"type": "number", "minimum": 0, "maximum": 130, "description": "years; 0.5 = six months"},
                 "sex": {"type": "string", "enum": ["female", "male", "unknown"]},
-                "complaint": {"type": "string", "minLength": 1, "maxLength": TEXT_LIMITS["complaint"],
+                "complaint": {"type": "string", "minLength": 1, "maxLength": MAX_COMPLAINT_TEXT,
                               "pattern": r"\S", "examples": complaints[:3] + ["fell over cant get up"],
                               "description": "a complaint id (GET /api/v1/complaints) or the caller's words"},
+                "complaints": {"type": "array", "minItems": 1, "maxItems": MAX_COMPLAINTS,
+                               "items": {"type": "string", "minLength": 1, "maxLength": MAX_COMPLAINT_TEXT,
+                                         "pattern": r"\S"},
+                               "description": "several complaints in one call: ids or the caller's words; "
+                                              "their questions are asked once each, the most urgent outcome wins"},
                 "answers": {"type": "object", "maxProperties": MAX_ITEMS,
                             "additionalProperties": {"anyOf": [{"type": "boolean"}, number, text]},
                             "description": "question id to answer: true/false, a number or an option id"},
