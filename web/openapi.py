@@ -141,7 +141,7 @@ def _schemas(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any
                 "travel_minutes": nullable(number), "distance_km": nullable(number),
                 "travel_direction": {"type": "string", "enum": ["caller_to_service", "team_to_caller", "phone"]},
                 "open_now": {"type": "boolean"}, "open_until": nullable({"type": "string"}),
-                "opens_at": nullable({"type": "string"}), "rank": {"type": "integer"},
+                "opens_at": nullable({"type": "string"}), "rank": nullable({"type": "integer"}),
                 "capacity": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string"},
                     "set_by": nullable({"type": "string",
@@ -280,7 +280,8 @@ def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
                     {"name": "type", "in": "query", "required": True,
                      "schema": {"type": "string", "enum": list(SERVICE_TYPES)}},
                     {"name": "at", "in": "query", "required": False,
-                     "schema": {"type": "string", "format": "date-time"}}],
+                     "description": "ISO 8601; empty or left out: now",
+                     "schema": {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}}],
                 "responses": {"200": _json({"type": "object", "required": ["type", "at", "services"]},
                                            "coverage shares overall and per place"),
                               **_errors(400, 429, 503)},
