@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 from datetime import date, datetime, timedelta, timezone
 
@@ -255,3 +256,21 @@ def test_the_call_handler_page_logs_one_row_per_call_and_records_the_chosen_serv
     rows = _rows(app)
     assert len(rows) == 1, [r["offered"] for r in rows]  # re-showing the outcome page is not another call
     assert rows[0]["chosen"] == offered[0] and rows[0]["kind"] == "triage" and rows[0]["age_band"] == "75+"
+
+
+def test_generator_script_fills_the_log_and_its_rollups(tmp_path, monkeypatch, capsys):
+    import runpy
+    import sys
+    monkeypatch.setenv("UEC_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(sys, "argv", ["generate_outcomes.py", "--rows", "500", "--days", "14", "--per-district", "1"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "generate_outcomes.py"), run_name="__main__")
+    assert done.value.code == 0 and "wrote 500 outcomes" in capsys.readouterr().out
+    from sqlalchemy import create_engine
+    eng = create_engine(f"sqlite:///{tmp_path / 'directory.sqlite'}")
+    with eng.connect() as c:
+        assert c.execute(select(func.count()).select_from(t.outcomes)).scalar() == 500
+        assert c.execute(select(func.sum(t.outcome_daily.c.calls))).scalar() == 500
+        days = c.execute(select(func.count(func.distinct(t.outcomes.c.day)))).scalar()
+    assert 10 <= days <= 14

@@ -40,11 +40,26 @@ def _body():
     return data
 
 
+def _token_cache():
+    """One per app: route and triage look up a known token without waiting on the database."""
+    cache = current_app.extensions.get("uec_token_cache")
+    if cache is None:
+        from uec.tokencache import TokenCache
+        ttl = float(os.environ.get("UEC_TOKEN_CACHE_SECONDS", "10"))
+        cache = current_app.extensions["uec_token_cache"] = TokenCache(_care().accounts.user_for_token, ttl_s=ttl)
+    return cache
+
+
+def token_user(token: str) -> dict | None:
+    """The user of a bearer token, from a short-lived cache refreshed in the background."""
+    return _token_cache().user(token)
+
+
 def _caller() -> dict | None:
     """The API key's user, if one is presented."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        return _care().accounts.user_for_token(auth[7:].strip())
+        return token_user(auth[7:].strip())
     return None
 
 
