@@ -16,6 +16,10 @@ accounts = Table(
     Column("requester_role", String(20), nullable=False, default="nhs111"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("failed_sign_ins", Integer, nullable=False, default=0, server_default="0"),  # in a row
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("session_generation", Integer, nullable=False, default=0, server_default="0"),  # +1 ends all sessions
+    Column("password_changed_at", DateTime(timezone=True), nullable=True),
 )
 
 account_tokens = Table(
@@ -26,4 +30,6 @@ account_tokens = Table(
     Column("token_hash", String(128), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # None: tokens made before expiry existed
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
 )

@@ -137,11 +137,26 @@ class OpeningTimes:
         """Merged open intervals (UTC) overlapping [start, end]."""
         if self.always:
             return [(start - timedelta(days=1), end + timedelta(days=1))]
-        local_start = start.astimezone(LONDON).date() - timedelta(days=1)
-        local_end = end.astimezone(LONDON).date()
+        merged = self._merged(start.astimezone(LONDON).date() - timedelta(days=1), end.astimezone(LONDON).date())
+        return [(a, b) for a, b in merged if b > start and a <= end]
+
+    def _merged(self, first: date, last: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The merged sessions of local days first..last as UTC intervals, computed once per day range.
+
+        Routing asks the same few day ranges for every request of a day, so each service's spans are
+        built once (exact to the minute, clock changes included) and then only scanned.
+        """
+        cache = self.__dict__.get("_span_cache")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_span_cache", cache)  # frozen dataclass: a private memo, not a field
+        key = (first, last)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
         spans: list[tuple[datetime, datetime]] = []
-        day = local_start
-        while day <= local_end:
+        day = first
+        while day <= last:
             for s, e in self.sessions_on(day):
                 # an end at or before the start runs past midnight into the next day
                 spans.append((_local(day, s), _local(day, e + (24 * 60 if e <= s else 0))))
@@ -153,7 +168,10 @@ class OpeningTimes:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], b))
             else:
                 merged.append((a, b))
-        return [(a, b) for a, b in merged if b > start and a <= end]
+        if len(cache) >= 256:  # bounded: callers may ask about any date
+            cache.clear()
+        cache[key] = out = tuple(merged)
+        return out
 
     def open_span(self, at: datetime) -> tuple[datetime, datetime] | None:
         """The open interval containing `at`, or None if closed then."""

@@ -152,10 +152,10 @@ def validate_coordinates(
             if isinstance(value, bool):
                 raise TypeError
             f = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of hundreds of digits
             raise LocationError(f"{field} must be a number in decimal degrees, e.g. 53.7632.", field=field) from None
         if not math.isfinite(f) or not lo <= f <= hi:
-            raise LocationError(f"{field} must be between {lo:g} and {hi:g} decimal degrees; got {value!r}.", field=field)
+            raise LocationError(f"{field} must be between {lo:g} and {hi:g} decimal degrees; got {f:g}.", field=field)
         out.append(f)
     if within_gb:
         la, lo_ = out

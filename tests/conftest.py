@@ -58,6 +58,7 @@ def make_app(var: Path, **settings):
     """The real app on a fresh SQLite database in `var` (first start loads the bundled LSC data)."""
     from uec.config import Settings
     from web import create_app
+    settings.setdefault("ratelimit_default", "100000 per minute")  # tests are one busy client; limits: test_security_limits
     return create_app(Settings.from_env(var_dir=var, database_url=f"sqlite:///{var / 'directory.sqlite'}",
                                         secure_cookies=False, **settings))
 

@@ -100,6 +100,8 @@ def _walk(care, complaint: str, age: float, sex: str, answers: dict[str, str], v
             value = answers[q["id"]]
         elif q["type"] == "yes_no":
             value = "no"
+        elif q["type"] == "number" and q.get("vital"):
+            value = "unknown"  # a caller-reported observation: not measured
         else:
             return None
         trail.append({"q": q["id"], "a": value, "t": q["text"]})
@@ -150,7 +152,7 @@ def _fields(path: dict[str, Any], postcode: str, when: str) -> dict[str, str]:
               **_vital_fields(path["vitals"])}
     if age < 2 and age != int(age):
         fields["age"], fields["age_months"] = "", str(round(age * 12))
-    fields["at"] = TIMES_ISO[when]
+    fields["at_date"], fields["at_time"] = TIMES[when]
     return fields
 
 

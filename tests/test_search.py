@@ -7,7 +7,7 @@ import pytest
 from directory.model import Capacity, service_from_dict
 from directory.opening import LONDON
 from directory.rankings import Rankings
-from directory.search import Need, Origin, Patient, search
+from directory.search import Need, Origin, Patient, SearchOptions, search
 
 PRESTON = Origin(53.76, -2.70, "E07000123", "Lancashire")
 UTC_4H = Need("UTC_4H", "utc", 240, "UTC within 4 hours")
@@ -202,3 +202,18 @@ def test_bad_catchment_polygon_names_the_field():
     with _pytest.raises(ServiceError) as exc:
         svc("bad", "urgent_treatment_centre", catchment={"polygon": {"type": "Point", "coordinates": [0, 0]}})
     assert "catchment.polygon" in exc.value.errors
+
+
+def test_catch_all_honours_the_capacity_staleness_setting():
+    """UEC_CAPACITY_STALE_HOURS reaches the catch-all too: a 3-hour-old green shows as unknown at 2 h."""
+    at = uk(2026, 11, 24, 2, 0)
+    green = Capacity("green", at - timedelta(hours=3), "nurse", 240)
+    ss = [svc("utc", "urgent_treatment_centre", {"weekly": {"daily": ["08:00-20:00"]}}),
+          svc("ed1", "emergency_department").with_capacity(green)]
+    only_utc = Rankings(regional={"utc": ("urgent_treatment_centre",)})
+    travel = {"utc": T(10), "ed1": T(30)}
+    default = search(ss, UTC_4H, PRESTON, at, rankings=only_utc, travel=travel)
+    assert default.catch_all and default.services[0]["capacity"]["status"] == "green"
+    strict = search(ss, UTC_4H, PRESTON, at, rankings=only_utc, travel=travel,
+                    options=SearchOptions(capacity_stale_after=timedelta(hours=2)))
+    assert strict.catch_all and strict.services[0]["capacity"]["status"] == "unknown"

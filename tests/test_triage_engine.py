@@ -90,7 +90,7 @@ def play(engine: Engine, complaint: str, age: float, sex: str, yes: set[str] = f
             return r, asked
         assert r.id not in answers
         asked.append(r.id)
-        answers[r.id] = "yes" if r.id in yes else "no"
+        answers[r.id] = ("yes" if r.id in yes else "no") if r.type == "yes_no" else "unknown"
     raise AssertionError("kept asking")
 
 
@@ -319,7 +319,9 @@ def test_sex_restricted_complaint_accepts_unknown_and_rejects_the_other(tmp_path
     (Case("widget", 30, "male", vitals={"spo2_scale": 3}), "vitals.spo2_scale"),
     (Case("widget", 30, "male", vitals={"spo2_scale": True}), "vitals.spo2_scale"),
     (Case("widget", 30, "male", vitals={"pulse": 80}), "vitals.pulse"),
-    (Case(["widget"], 30, "male"), "complaint"),
+    (Case([["widget"]], 30, "male"), "complaint"),
+    (Case(complaints=[], age=30, sex="male"), "complaint"),
+    (Case(complaints=["widget"] * 7, age=30, sex="male"), "complaints"),
     (Case("widget", 30, ["male"]), "sex"),
     (Case("widget", 30, "male", ["w_red"]), "answers"),
     (Case("widget", 30, "male", {}, ["heart_rate"]), "vitals"),
@@ -371,7 +373,7 @@ def test_number_and_choice_answers(tmp_path):
     assert isinstance(r, Outcome) and r.disposition.code == "ED_1H"
     q = engine.evaluate(Case("gadget", 30, "male", {"gd_temp": 37}))
     assert isinstance(q, Question) and q.id == "gd_kind"
-    assert [o["id"] for o in q.as_dict()["options"]] == ["sharp", "dull"]
+    assert [o["id"] for o in q.as_dict()["options"]] == ["sharp", "dull", "unknown"]
     r = engine.evaluate(Case("gadget", 30, "male", {"gd_temp": 37, "gd_kind": "Sharp"}))
     assert r.disposition.code == "UTC_4H"
     for bad in (29, 45, "hot", None, float("nan"), float("inf"), True, [37]):
@@ -549,3 +551,66 @@ def test_cli_test_passes(tmp_path, capsys):
     assert main(["rules", "test", "--rules", str(root), "-v"]) == 0
     out = capsys.readouterr().out
     assert "ok   complaints/widget.yaml [red is an emergency]" in out and "2/2 tests passed" in out
+
+
+DANGER = """\
+source: ["Danger guideline"]
+questions:
+  - {id: ds_unwell, text: "Does the person look very unwell?", type: yes_no, applies_to: {complaints: [gadget]}}
+  - {id: ds_obs, text: "Is there a reading of temperature?", type: yes_no, applies_to: {all: true}}
+  - {id: ds_temp, text: "What is the temperature?", type: number, min: 30, max: 44, vital: temperature,
+     when: {yes: ds_obs}, applies_to: {all: true}}
+rules:
+  - {id: ds_unwell, if: {yes: ds_unwell}, disposition: ED_4H, reason: "Very unwell", source: "D 1"}
+  - {id: ds_hot, if: {all: [{age: {gte: 5}}, {vital: temperature, gte: 40}]}, disposition: ED_1H,
+     reason: "Very hot", source: "D 2"}
+tests:
+  - {name: hot, complaint: widget, patient: {age: 30, sex: male}, answers: {ds_obs: yes, ds_temp: 40.5},
+     expect: {disposition: ED_1H}}
+"""
+GADGET = """\
+id: gadget
+title: Gadget
+source: ["Gadget guideline"]
+tags: [infection]
+questions:
+  - {id: g_red, text: "Is the gadget red?", type: yes_no}
+rules:
+  - {id: g_red, if: {yes: g_red}, disposition: UTC_4H, reason: "Red gadget", source: "Gadget 1"}
+default: {disposition: SELF_CARE, reason: "Fine"}
+tests:
+  - {name: a, patient: {age: 30, sex: male}, answers: {g_red: yes}, expect: {disposition: UTC_4H}}
+"""
+
+
+@pytest.fixture(scope="module")
+def danger_engine(tmp_path_factory) -> Engine:
+    root = write_rules(tmp_path_factory.mktemp("drules"), {"widget": WIDGET, "gadget": GADGET})
+    (root / "danger_signs.yaml").write_text(DANGER)
+    return Engine(load_rules(root))
+
+
+def test_a_danger_sign_is_asked_only_for_the_complaints_it_applies_to(danger_engine):
+    widget, asked_w = play(danger_engine, "widget", 30, "male")
+    assert "ds_unwell" not in asked_w and "ds_obs" in asked_w  # applies_to: all, the temperature rule reads it
+    _, asked_g = play(danger_engine, "gadget", 30, "male")
+    assert "ds_unwell" in asked_g
+    both = danger_engine.compiled(("widget", "gadget"))
+    assert [q.id for q in both.questions].count("ds_obs") == 1
+
+
+def test_a_reported_observation_feeds_vital_rules_and_news2(danger_engine):
+    answers = {"ds_obs": "yes", "ds_temp": 40.2}
+    out = danger_engine.evaluate(Case("widget", 30, "male", dict(answers)))
+    while isinstance(out, Question):
+        answers[out.id] = "no"
+        out = danger_engine.evaluate(Case("widget", 30, "male", dict(answers)))
+    assert out.disposition.code == "ED_1H" and out.news2 is not None
+    with pytest.raises(CaseError) as err:  # a reported value is bounded like any vital sign
+        danger_engine.evaluate(Case("widget", 30, "male", {"ds_obs": "yes", "ds_temp": 20}))
+    assert "answers.ds_temp" in err.value.errors
+
+
+def test_an_observation_not_measured_is_simply_absent(danger_engine):
+    out, asked = play(danger_engine, "widget", 30, "male", yes={"ds_obs"})
+    assert "ds_temp" in asked and out.disposition.code != "ED_1H"

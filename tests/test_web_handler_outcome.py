@@ -1,13 +1,14 @@
 """The outcome page as a handover: 999 action first, phones, addresses and referral routes, the services
-left out and why, and worsening advice, through the Flask test client on the real data."""
+left out and why, worsening advice, and the call summary, through the Flask test client on the real data."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
 from tests.conftest import make_app
-from tests.test_web_handler import answer_all, start, text
+from tests.test_web_handler import answer_all, start, submit, text
 
 PASSWORD = "correct horse battery"
 
@@ -61,7 +62,7 @@ def test_services_show_public_phone_and_address_and_hide_professional_lines_from
     svc = care.store.get("progress-falls-lifting")
     care.store.update("progress-falls-lifting", {**svc.to_dict(), "phone_professional": "01772 000111"},
                       expected_version=svc.version, user="test")
-    care._checked_at = 0  # see the change now, not after the refresh interval
+    care.refresh_snapshot()  # see the change now, not after the refresh interval
     try:
         page = outcome(client, {"fall_on_floor": "yes"})
         words = text(page)
@@ -80,7 +81,7 @@ def test_services_show_public_phone_and_address_and_hide_professional_lines_from
     finally:
         svc2 = care.store.get("progress-falls-lifting")
         care.store.update("progress-falls-lifting", svc.to_dict(), expected_version=svc2.version, user="test")
-        care._checked_at = 0
+        care.refresh_snapshot()
 
 
 def test_site_services_show_address_and_public_number(client):
@@ -94,7 +95,7 @@ def test_site_services_show_address_and_public_number(client):
 def test_a_red_ed_is_listed_under_other_services_with_its_reason(app, client):
     care = app.extensions["uec"]
     care.store.set_capacity("rph-ed", "red", user="test")
-    care._checked_at = 0
+    care.refresh_snapshot()
     try:
         page = outcome(client, {"fall_intense_pain": "yes"})
         assert "Disposition ED_4H" in text(page)
@@ -109,10 +110,56 @@ def test_a_red_ed_is_listed_under_other_services_with_its_reason(app, client):
         assert not re.search(r'<details[^>]*id="excluded"[^>]*\bopen\b', page)
     finally:
         care.store.set_capacity("rph-ed", "green", user="test")
-        care._checked_at = 0
+        care.refresh_snapshot()
 
 
 def test_every_outcome_has_worsening_advice(client):
     page = outcome(client, {"fall_on_floor": "no"})
     advice = page.split('id="safety-netting"', 1)[1].split("</div>", 1)[0]
     assert "call 999" in text(advice).lower() or "NHS 111" in text(advice)
+
+
+def test_summary_to_copy_or_print_names_the_chosen_service(client):
+    page = client.get("/").get_data(as_text=True)
+    ref = re.search(r'name="ref" value="(LSC-\d{6}-\d{4}-[0-9A-F]{4})"', page).group(1)
+    resp, _ = answer_all(client, submit_start(client, page), {"fall_intense_pain": "yes"})
+    page = resp.get_data(as_text=True)
+    ids = re.findall(r'data-service-id="([^"]+)"', page)
+    summary = text(page.split('id="summary-text"', 1)[1].split("</pre>", 1)[0])
+    assert f"Case reference: {ref}" in summary and "Chosen service: none chosen" in summary
+    resp = submit(client, page, "summary-form", "summary-update", chosen_service=ids[1])
+    page = resp.get_data(as_text=True)
+    summary = text(page.split('id="summary-text"', 1)[1].split("</pre>", 1)[0])
+    assert f"Case reference: {ref}" in summary
+    assert "Time of assessment: Wed 9 Dec 2026, 10:30 (as entered, UK time)" in summary
+    assert "Disposition: ED_4H" in summary and "Possible fracture after a fall" in summary
+    assert "Is there new intense pain" in summary and "caller's words: \"fell over cant get up\"" in summary
+    chosen = re.search(r'data-service-id="%s"\s+data-summary="([^"]+)"' % re.escape(ids[1]), page).group(1)
+    assert "Chosen service: " + unescape(chosen) in summary and re.search(r"\d{4,5} \d{6}", unescape(chosen))
+    assert re.search(r'id="choose-%s"[^>]*checked' % re.escape(ids[1]), page)
+    css = client.get("/static/uec/uec.css").get_data(as_text=True)
+    assert "@media print" in css and "#summary" in css.split("@media print", 1)[1]
+
+
+def submit_start(client, page):
+    return submit(client, page, "call-form", "continue", age="82", sex="female", location="PR1 8XJ",
+                  complaint="fell over cant get up", at_date="09/12/2026", at_time="10:30")
+
+
+def test_nothing_about_the_patient_is_stored_or_cached(app, client, tmp_path):
+    from sqlalchemy import MetaData, select
+    page = client.get("/").get_data(as_text=True)
+    words = "tripped and fell zebra crossing"
+    resp = submit(client, page, "call-form", "continue", age="77", sex="male", location="LA9 4HX",
+                  complaint=words)
+    assert resp.headers["Cache-Control"] == "no-store"
+    resp, _ = answer_all(client, resp, {"fall_on_floor": "yes"})
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    engine = app.extensions["uec"].store.engine
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(select(table)):
+                flat = " ".join(str(v) for v in row)
+                assert "zebra" not in flat and "LA9 4HX" not in flat, table.name

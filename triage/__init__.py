@@ -10,9 +10,9 @@ from triage.model import (
     Question,
     RuleSet,
 )
-from triage.matching import ComplaintMatch, match_complaint
+from triage.matching import ComplaintMatch, match_complaint, match_complaints, tied
 
 __all__ = [
     "Case", "CaseError", "Complaint", "ComplaintMatch", "Disposition", "Engine", "Outcome",
-    "Question", "RuleFileError", "RuleSet", "load_rules", "match_complaint",
+    "Question", "RuleFileError", "RuleSet", "load_rules", "match_complaint", "match_complaints", "tied",
 ]

@@ -10,7 +10,7 @@ from triage.testing import run_all
 
 _DISCRIMINATOR_START = re.compile(
     r"^(Is|Are|Has|Have|Had|Does|Do|Did|Was|Were|Can|Could|Will|Would|Might|May|Should|Any)\b")
-_FACT_KEYS = {"age", "sex", "tag", "all", "any"}
+_FACT_KEYS = {"age", "sex", "tag", "complaint", "all", "any"}
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,43 @@ def lint(rules: RuleSet, *, run_tests: bool = True) -> list[Problem]:
             add(f, c.id, "missing test cases")
         elif sum(1 for t in rules.tests if t.complaint == c.id) < 2:
             add(f, c.id, "needs at least two test cases (one reaching the default, one a red flag)")
+    problems += _lint_danger_signs(rules)
     if run_tests:
         for res in run_all(rules):
             if not res.passed:
                 add(res.test.source_file, res.test.name, f"test fails: {res.detail}")
     return problems
+
+
+def _lint_danger_signs(rules: RuleSet) -> list[Problem]:
+    """Shared danger signs: each question used somewhere, phrased as a discriminator, each rule sourced."""
+    problems: list[Problem] = []
+    if not rules.danger_questions:
+        return problems
+    f = "danger_signs.yaml"
+    conds = [r.condition for r in (*rules.danger_rules, *(r for c in rules.complaints.values() for r in c.rules))]
+    conds += [q.when for q in (*rules.danger_questions, *(q for c in rules.complaints.values() for q in c.questions))
+              if q.when]
+    used = {ref for cond in conds for _, ref in question_refs(cond)}
+    read_vitals = {node["vital"] for cond in conds + [r.condition for r in rules.vital_rules]
+                   for node in _nodes(cond) if "vital" in node}
+    for q in rules.danger_questions:
+        if q.id not in used and not (q.vital and q.vital in read_vitals):
+            problems.append(Problem(f, q.id, "question is never asked: no rule, `when` or vital rule reads it"))
+        if q.type == "yes_no" and not _DISCRIMINATOR_START.match(q.text):
+            problems.append(Problem(f, q.id, "yes/no question should be phrased so that 'yes' is the answer of concern"))
+    for r in rules.danger_rules:
+        if len(r.source.strip()) < 3:
+            problems.append(Problem(f, r.id, "missing guideline source"))
+    if not any(t.source_file == f for t in rules.tests):
+        problems.append(Problem(f, None, "missing test cases"))
+    return problems
+
+
+def _nodes(cond: Condition | None):
+    if not cond:
+        return
+    yield cond
+    for key in ("all", "any"):
+        for sub in cond.get(key, []):
+            yield from _nodes(sub)

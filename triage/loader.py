@@ -12,7 +12,7 @@ import yaml
 from triage import schema
 from triage.errors import RuleFileError
 from triage.model import (
-    Complaint, DefaultOutcome, Disposition, Option, Question, Rule, RuleSet, RuleTest, Score,
+    Condition, Complaint, DefaultOutcome, Disposition, Option, Question, Rule, RuleSet, RuleTest, Score,
 )
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -80,7 +80,16 @@ def _question(d: dict, file: str) -> Question:
         id=d["id"], text=d["text"], type=qtype,
         options=tuple(Option(o["id"], o["label"]) for o in d.get("options", [])),
         unit=d.get("unit"), minimum=d.get("min"), maximum=d.get("max"), help=d.get("help"),
-        when=d.get("when"), source_file=file)
+        when=d.get("when"), source_file=file, unsure=d.get("unsure", "no" if qtype == "number" else "yes"), unsure_help=d.get("unsure_help"),
+        vital=d.get("vital"), applies_to=_applies(d.get("applies_to")))
+
+
+def _applies(spec: dict | None) -> Condition | None:
+    """A danger sign's `applies_to` as a condition on the case's complaints and their tags."""
+    if not spec or spec.get("all"):
+        return None
+    alts = [{"complaint": c} for c in spec.get("complaints", [])] + [{"tag": t} for t in spec.get("tags", [])]
+    return {"any": alts}
 
 
 def _rule(d: dict, file: str) -> Rule:
@@ -92,12 +101,13 @@ def _tests(items: list[dict], file: str, default_complaint: str | None) -> list[
     out = []
     for t in items or []:
         complaint = t.get("complaint", default_complaint)
-        if not complaint:
+        if not complaint and not t.get("complaints"):
             raise RuleFileError(file, "a test outside a complaint file must name its complaint",
                                 rule=t["name"], field="complaint")
         exp = t["expect"]
+        many = tuple(t.get("complaints") or ())
         out.append(RuleTest(
-            name=t["name"], complaint=complaint, age=t["patient"]["age"], sex=t["patient"]["sex"],
+            complaints=many, name=t["name"], complaint=many[0] if many else complaint, age=t["patient"]["age"], sex=t["patient"]["sex"],
             answers=dict(t.get("answers") or {}), vitals=dict(t.get("vitals") or {}),
             expect_disposition=exp.get("disposition"), expect_question=exp.get("question"),
             expect_not=exp.get("not"), source_file=file))
@@ -159,6 +169,16 @@ def _load_cached(root_str: str) -> RuleSet:
     tests += _tests(vdoc.get("tests"), "vitals.yaml", None)
     sources["vitals.yaml"] = _sources(vdoc["source"])
 
+    danger_q: tuple[Question, ...] = ()
+    danger_r: tuple[Rule, ...] = ()
+    if (root / "danger_signs.yaml").exists():
+        sdoc = read_yaml(root / "danger_signs.yaml")
+        _validate(sdoc, schema.DANGER_FILE, root / "danger_signs.yaml")
+        danger_q = tuple(_question(q, "danger_signs.yaml") for q in sdoc["questions"])
+        danger_r = tuple(_rule(r, "danger_signs.yaml") for r in sdoc["rules"])
+        tests += _tests(sdoc.get("tests"), "danger_signs.yaml", None)
+        sources["danger_signs.yaml"] = _sources(sdoc["source"])
+
     complaints: dict[str, Complaint] = {}
     for path in sorted((root / "complaints").glob("*.yaml")):
         rel = f"complaints/{path.name}"
@@ -174,7 +194,8 @@ def _load_cached(root_str: str) -> RuleSet:
 
     ruleset = RuleSet(dispositions=dispositions, acuity_names=acuity_names, complaints=complaints,
                       general_questions=general_q, general_rules=general_r, vital_rules=vital_r,
-                      news2_table=vdoc["news2"], tests=tuple(tests), sources=sources)
+                      news2_table=vdoc["news2"], tests=tuple(tests), sources=sources,
+                      danger_questions=danger_q, danger_rules=danger_r)
     _check_references(ruleset)
     return ruleset
 
@@ -192,13 +213,32 @@ def _check_references(rs: RuleSet) -> None:
                 raise RuleFileError(r.source_file, f"refers to unknown score {ref!r}", rule=r.id, field="if")
 
     gq = {q.id for q in rs.general_questions}
+    dq = {q.id for q in rs.danger_questions}
     for r in rs.general_rules:
         check_rule(r, gq, set())
     for r in rs.vital_rules:
         check_rule(r, set(), set())
+    for r in rs.danger_rules:
+        check_rule(r, gq | dq, set())
+    all_ids = set(gq) | dq
+    for q in (*rs.general_questions, *rs.danger_questions):
+        for kind, ref in _refs(q.when):
+            if ref not in gq | dq:
+                raise RuleFileError(q.source_file, f"`when` refers to unknown question {ref!r}", rule=q.id, field="when")
+    for c in rs.complaints.values():
+        for q in c.questions:
+            if q.id in all_ids:
+                raise RuleFileError(c.source_file, "question id already used elsewhere in the rule set; "
+                                    "a shared question belongs in danger_signs.yaml", rule=q.id, field="id")
+            all_ids.add(q.id)
+    for q in rs.danger_questions:
+        for cid in _complaint_refs(q.applies_to):
+            if cid not in rs.complaints:
+                raise RuleFileError(q.source_file, f"applies_to names unknown complaint {cid!r}",
+                                    rule=q.id, field="applies_to")
     for c in rs.complaints.values():
         qids = [q.id for q in c.questions]
-        known = gq | set(qids)
+        known = gq | dq | set(qids)
         scores = {s.id for s in c.scores}
         for s in c.scores:
             for item in s.items:
@@ -224,9 +264,10 @@ def _check_references(rs: RuleSet) -> None:
                     raise RuleFileError(c.source_file, f"a default's `when` refers to unknown {ref!r}",
                                         rule=c.id, field="default")
     for t in rs.tests:
-        if t.complaint not in rs.complaints:
-            raise RuleFileError(t.source_file, f"test names unknown complaint {t.complaint!r}",
-                                rule=t.name, field="complaint")
+        for cid in t.all_complaints:
+            if cid not in rs.complaints:
+                raise RuleFileError(t.source_file, f"test names unknown complaint {cid!r}",
+                                    rule=t.name, field="complaint")
         for code in (t.expect_disposition, t.expect_not):
             if code and code not in rs.dispositions:
                 raise RuleFileError(t.source_file, f"test expects unknown disposition {code!r}",
@@ -235,7 +276,7 @@ def _check_references(rs: RuleSet) -> None:
 
 def _check_when_cycles(c: Complaint, rs: RuleSet, questions: tuple[Question, ...]) -> None:
     """A question whose `when` depends, through other questions, on itself could never be asked."""
-    by_id = {q.id: q for q in (*(rs.general_questions if c.general else ()), *questions)}
+    by_id = {q.id: q for q in (*(rs.general_questions if c.general else ()), *rs.danger_questions, *questions)}
     items = {s.id: s.items for s in c.scores}
 
     def deps(qid: str) -> set[str]:
@@ -256,6 +297,17 @@ def _check_when_cycles(c: Complaint, rs: RuleSet, questions: tuple[Question, ...
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append((nxt, path + [nxt]))
+
+
+def _complaint_refs(cond: Any):
+    """Yield every complaint id a condition names (`{complaint: id}`)."""
+    if not isinstance(cond, dict):
+        return
+    if "complaint" in cond:
+        yield cond["complaint"]
+    for key in ("all", "any"):
+        for sub in cond.get(key, []):
+            yield from _complaint_refs(sub)
 
 
 def _refs(cond: Any):

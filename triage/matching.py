@@ -345,3 +345,36 @@ def match_complaint(text: str, rules: RuleSet, *, limit: int = 5, age: float | N
                              b.phrase.original) for b in order[:limit]]
     # candidates keep the score order except where a tie was resolved
     return (ranked[0] if confident else None), ranked
+
+
+_SEVERAL = re.compile(r"\s*(?:[,;+&/]|\band\b|\bor\b|\bwith\b|\bplus\b|\balso\b|\bas well as\b|\bafter\b|\bthen\b)\s*",
+                      re.IGNORECASE)
+TIE_MARGIN = 10.0  # candidates this close to the best score are offered together when the words tie
+
+
+def match_complaints(text: str, rules: RuleSet, *, limit: int = 5, age: float | None = None,
+                     sex: str | None = None) -> tuple[list[ComplaintMatch], list[ComplaintMatch]]:
+    """Every complaint the caller's words name with confidence, and the ranked candidates.
+
+    A call naming several things ("cough and fever", "fell and hit her head") is matched part by
+    part as well as whole, so each named complaint's danger signs are asked; an empty first list
+    means the words tie and the candidates must be offered (or sent all together)."""
+    match, candidates = match_complaint(text, rules, limit=limit, age=age, sex=sex)
+    found = [match] if match is not None else []
+    if match is not None and (fold(match.matched) == fold(text or "") or match.id == (text or "").strip()):
+        return found, candidates  # one of a rule file's own phrases, word for word
+    parts = [p for p in _SEVERAL.split(text or "") if p and p.strip()]
+    if len(parts) > 1:
+        for part in parts:
+            m, _ = match_complaint(part, rules, limit=limit, age=age, sex=sex)
+            if m is not None and all(m.id != f.id for f in found):
+                found.append(m)
+    return found, candidates
+
+
+def tied(candidates: list[ComplaintMatch], *, most: int = 4) -> list[ComplaintMatch]:
+    """The candidates close enough to the best that a handler could not choose between them safely."""
+    if not candidates:
+        return []
+    top = candidates[0].score
+    return [c for c in candidates if c.score >= top - TIE_MARGIN][:most]

@@ -47,14 +47,29 @@ class Question:
     help: str | None = None
     when: Condition | None = None
     source_file: str = ""
+    unsure: str = "yes"  # what "not sure" counts as: "yes" (the cautious branch) or "no"
+    unsure_help: str | None = None
+    vital: str | None = None  # a number answer that is also this vital sign (NEWS2, sepsis rules)
+    applies_to: Condition | None = None  # danger signs: the complaints/tags that make it relevant
+
+    @property
+    def unsure_means(self) -> str:
+        if self.type == "yes_no":
+            return "treated as yes" if self.unsure == "yes" else "treated as no"
+        if self.type == "choice":
+            return "treated as the most urgent choice"
+        return "treated as yes" if self.unsure == "yes" else "treated as not measured"
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "text": self.text, "type": self.type}
         if self.type == "yes_no":
-            d["options"] = [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"}]
+            d["options"] = [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"},
+                            {"id": "unknown", "label": "Not sure"}]
         elif self.options:
-            d["options"] = [{"id": o.id, "label": o.label} for o in self.options]
-        for k in ("unit", "help"):
+            d["options"] = [{"id": o.id, "label": o.label} for o in self.options] + \
+                [{"id": "unknown", "label": "Not sure"}]
+        d["unsure_means"] = self.unsure_means
+        for k in ("unit", "help", "unsure_help", "vital"):
             if getattr(self, k):
                 d[k] = getattr(self, k)
         if self.minimum is not None:
@@ -100,6 +115,11 @@ class RuleTest:
     expect_question: str | None
     expect_not: str | None
     source_file: str
+    complaints: tuple[str, ...] = ()
+
+    @property
+    def all_complaints(self) -> tuple[str, ...]:
+        return self.complaints or (self.complaint,)
 
 
 @dataclass(frozen=True)
@@ -139,15 +159,68 @@ class RuleSet:
     news2_table: dict[str, Any]
     tests: tuple[RuleTest, ...]
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    danger_questions: tuple[Question, ...] = ()
+    danger_rules: tuple[Rule, ...] = ()
+
+    def question(self, qid: str) -> Question | None:
+        """Any question of the rule set by id (general, danger signs, or a complaint's)."""
+        return self._all_questions.get(qid)
+
+    @property
+    def _all_questions(self) -> dict[str, Question]:
+        cached = self.__dict__.get("_qcache")
+        if cached is None:
+            cached = {q.id: q for q in (*self.general_questions, *self.danger_questions)}
+            for c in self.complaints.values():
+                for q in c.questions:
+                    cached.setdefault(q.id, q)
+            object.__setattr__(self, "_qcache", cached)
+        return cached
 
 
-@dataclass(frozen=True)
+class _Unknown:
+    """The answer "not sure" (API `"unknown"`): counts as the question's cautious branch."""
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self):  # stays a singleton when copied or pickled
+        return (_Unknown, ())
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True, init=False)
 class Case:
-    complaint: str
-    age: float
-    sex: str
-    answers: dict[str, Any] = field(default_factory=dict)
-    vitals: dict[str, Any] = field(default_factory=dict)
+    """One call: one or more presenting complaints, the patient, answers so far and vital signs."""
+    complaint: Any  # the first complaint id (kept for callers that know one complaint)
+    age: Any
+    sex: Any
+    answers: dict[str, Any]
+    vitals: dict[str, Any]
+    complaints: tuple[Any, ...]
+
+    def __init__(self, complaint: Any = None, age: Any = None, sex: Any = None,
+                 answers: dict[str, Any] | None = None, vitals: dict[str, Any] | None = None, *,
+                 complaints: Any = None):
+        if complaints is None:
+            complaints = list(complaint) if isinstance(complaint, (list, tuple)) else [complaint]
+        elif isinstance(complaints, str):
+            complaints = [complaints]
+        complaints = tuple(complaints) if isinstance(complaints, (list, tuple)) else (complaints,)
+        object.__setattr__(self, "complaints", complaints)
+        object.__setattr__(self, "complaint", complaints[0] if complaints else None)
+        object.__setattr__(self, "age", age)
+        object.__setattr__(self, "sex", sex)
+        object.__setattr__(self, "answers", answers if answers is not None else {})
+        object.__setattr__(self, "vitals", vitals if vitals is not None else {})
 
 
 @dataclass(frozen=True)
@@ -156,10 +229,15 @@ class Reason:
     text: str
     source: str
     disposition: str
+    complaint: str = ""  # the complaint id it came from, or general / danger_signs / vitals
+    unsure: bool = False  # fired only because a "not sure" answer was treated as the cautious branch
 
-    def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "text": self.text, "source": self.source,
-                "disposition": self.disposition}
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"rule": self.rule, "text": self.text, "source": self.source,
+                             "disposition": self.disposition, "complaint": self.complaint}
+        if self.unsure:
+            d["unsure"] = True
+        return d
 
 
 @dataclass(frozen=True)
@@ -171,6 +249,8 @@ class Outcome:
     reasons: tuple[Reason, ...]
     trail: tuple[tuple[str, str, Any], ...]  # (question id, text, answer)
     news2: int | None = None
+    complaints: tuple[str, ...] = ()
+    ignored: tuple[tuple[str, str], ...] = ()  # (question id, why the answer was not used)
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -179,7 +259,10 @@ class Outcome:
             "target_minutes": self.target_minutes,
             "disposition": self.disposition.as_dict(),
             "reasons": [r.as_dict() for r in self.reasons],
-            "trail": [{"question": q, "text": t, "answer": a} for q, t, a in self.trail],
+            "trail": [{"question": q, "text": t, "answer": "unknown" if a is UNKNOWN else a}
+                      for q, t, a in self.trail],
+            "complaints": list(self.complaints),
+            "ignored_answers": [{"question": q, "why": why} for q, why in self.ignored],
         }
         if self.news2 is not None:
             d["news2"] = self.news2

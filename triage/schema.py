@@ -17,9 +17,10 @@ CONDITION: dict = {
          "additionalProperties": False},
         {"required": ["sex"], "properties": {"sex": {"enum": ["female", "male"]}}, "additionalProperties": False},
         {"required": ["tag"], "properties": {"tag": {"type": "string"}}, "additionalProperties": False},
+        {"required": ["complaint"], "properties": {"complaint": {"type": "string"}}, "additionalProperties": False},
         {"required": ["vital"], "properties": {"vital": {"enum": ["respiratory_rate", "spo2", "systolic_bp",
                                                                   "heart_rate", "consciousness", "temperature",
-                                                                  "on_oxygen"]},
+                                                                  "on_oxygen", "spo2_scale"]},
                                                **_NUM_CMP, "in": {"type": "array", "minItems": 1}},
          "additionalProperties": False},
         {"required": ["news2"], "properties": {"news2": {"type": "object", "properties": _NUM_CMP,
@@ -56,6 +57,13 @@ QUESTION = {
         "max": {"type": "number"},
         "help": {"type": "string"},
         "when": CONDITION,
+        "unsure": {"enum": ["yes", "no"]},
+        "unsure_help": {"type": "string", "minLength": 5},
+        "vital": {"enum": ["respiratory_rate", "spo2", "systolic_bp", "heart_rate", "temperature", "spo2_scale"]},
+        "applies_to": {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+            "all": {"const": True},
+            "complaints": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
     },
 }
 
@@ -79,6 +87,7 @@ TEST = {
     "properties": {
         "name": {"type": "string"},
         "complaint": {"type": "string"},
+        "complaints": {"type": "array", "items": {"type": "string"}, "minItems": 1},
         "patient": {"type": "object", "required": ["age", "sex"], "additionalProperties": False,
                     "properties": {"age": {"type": "number", "minimum": 0, "maximum": 130},
                                    "sex": {"enum": ["female", "male"]}}},
@@ -126,6 +135,12 @@ GENERAL_FILE = {
                    "rules": {"type": "array", "items": RULE}, "tests": {"type": "array", "items": TEST}},
 }
 
+DANGER_FILE = {
+    "type": "object", "required": ["source", "questions", "rules", "tests"], "additionalProperties": False,
+    "properties": {"source": _SOURCES, "questions": {"type": "array", "items": QUESTION},
+                   "rules": {"type": "array", "items": RULE}, "tests": {"type": "array", "items": TEST}},
+}
+
 _BANDS = {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2}}
 VITALS_FILE = {
     "type": "object", "required": ["source", "news2", "rules"], "additionalProperties": False,
@@ -153,9 +168,7 @@ DISPOSITIONS_FILE = {
             "properties": {
                 "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"},
                 "label": {"type": "string"},
-                "class": {"enum": ["ambulance", "emergency_department", "sdec", "utc", "mental_health_crisis",
-                                   "falls_response", "urgent_community_response", "primary_care", "pharmacy",
-                                   "dental", "self_care"]},
+                "class": {"type": "string", "pattern": "^[a-z][a-z_]*$"},
                 "acuity": {"type": "integer", "minimum": 1, "maximum": 5},
                 "within_minutes": {"type": ["integer", "null"], "minimum": 0},
                 "advice": {"type": "string"}}}},

@@ -25,6 +25,11 @@ def _accounts(settings: Settings):
     return Accounts(_store(settings).engine)
 
 
+# `uec serve --worker-class`: short names; anything else is passed to gunicorn as given
+_WORKER_CLASSES = {"shed": "uec.serving.ShedThreadWorker", "shed-sync": "uec.serving.ShedSyncWorker",
+                   "gthread": "gthread", "sync": "sync"}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     store = _store(settings)  # migrate and seed once, before the workers start
@@ -32,14 +37,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.warm:
         from uec.core import UrgentCare
         UrgentCare(settings, store=store).snapshot()  # precompute travel-time fields once
-    host = args.bind.rsplit(":", 1)[0]
-    if host in ("127.0.0.1", "localhost", "[::1]") and "UEC_INSECURE_COOKIES" not in os.environ:
-        # plain http on loopback (the local demo): a Secure-only cookie would make sign-in impossible
-        os.environ["UEC_INSECURE_COOKIES"] = "1"
+    # Session cookies stay Secure whatever the address bound: loopback is how the app runs behind a TLS
+    # proxy. Browsers accept Secure cookies from http://127.0.0.1 and http://localhost, so the local demo
+    # still signs in; UEC_INSECURE_COOKIES=1 only for plain http on another address (README).
     os.chdir(ROOT)
     gunicorn = Path(sys.executable).with_name("gunicorn")  # the one installed beside this Python
-    argv = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", args.bind, "--workers", str(args.workers), "--timeout", "120",
-            "--access-logfile", "-", "wsgi:app"]
+    worker_class = _WORKER_CLASSES.get(args.worker_class, args.worker_class)
+    argv = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--bind", args.bind, "--workers", str(args.workers),
+            "--worker-class", worker_class, "--threads", str(args.threads), "--timeout", "120",
+            "--access-logfile", args.access_log, "wsgi:app"]
     os.execvp(argv[0], argv)
     return 0  # pragma: no cover
 
@@ -74,12 +80,41 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 def cmd_create_token(args: argparse.Namespace) -> int:
     from accounts import AccountError
     accounts = _accounts(Settings.from_env())
+    days = args.days if args.days is not None else Settings.from_env().token_days
     try:
-        token = accounts.create_token(args.username, args.name)
+        token = accounts.create_token(args.username, args.name, days=days)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(token)
+    print(f"(expires in {days:g} days; revoke with 'uec revoke-token --id N', ids from 'uec tokens')", file=sys.stderr)
+    return 0
+
+
+def cmd_revoke_token(args: argparse.Namespace) -> int:
+    """`uec revoke-token --id N` or `uec revoke-token --user NAME` (all of that user's tokens)."""
+    from accounts import AccountError
+    accounts = _accounts(Settings.from_env())
+    if (args.id is None) == (args.user is None):
+        print("error: give --id N (from 'uec tokens') or --user NAME (all of that user's tokens)", file=sys.stderr)
+        return 2
+    try:
+        if args.id is not None:
+            gone = accounts.revoke_token(args.id, by="cli")
+            print(f"revoked token {args.id} ({gone['name']!r} of {gone['username']})")
+        else:
+            print(f"revoked {accounts.revoke_tokens(args.user, by='cli')} token(s) of {args.user}")
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """List API tokens (never the secrets): id, user, name, expiry, state."""
+    for tok in _accounts(Settings.from_env()).tokens(args.user):
+        state = "revoked" if tok["revoked"] else ("expired" if tok["expired"] else "live")
+        print(f"{tok['id']}\t{tok['username']}\t{tok['name']}\texpires {tok['expires_at']:%Y-%m-%d}\t{state}")
     return 0
 
 
@@ -153,6 +188,22 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge_outcomes(args: argparse.Namespace) -> int:
+    """Apply the outcome log's retention now."""
+    from dataclasses import replace
+    from uec.intelligence.outcomes import OutcomeLog, OutcomeSettings
+    settings = OutcomeSettings.from_env()
+    if args.days is not None:
+        if not 1 <= args.days <= 36500:
+            print("error: --days must be from 1 to 36500", file=sys.stderr)
+            return 2
+        settings = replace(settings, retention_days=args.days)
+    store = _store(Settings.from_env())
+    n = OutcomeLog(store.engine, classes={}, type_of=lambda _: None, settings=settings).purge()
+    print(f"purged {n:,} outcome(s) older than {settings.retention_days:g} days")
+    return 0
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     """Run the scenario bundle (the database's, or a file's); exit 1 if any differ from expectation."""
     from directory import scenarios as sc
@@ -185,7 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="initialise the database, then run gunicorn")
     s.add_argument("--bind", default=os.environ.get("UEC_BIND", "127.0.0.1:8000"))
+    # defaults chosen with `python -m bench.http` (README, docs/scaling.md): 2 processes x 4 threads of
+    # the gthread worker that sheds requests waiting over UEC_MAX_QUEUE_MS with a fast 503
     s.add_argument("--workers", type=int, default=int(os.environ.get("UEC_WORKERS", "2")))
+    s.add_argument("--worker-class", default=os.environ.get("UEC_WORKER_CLASS", "shed"),
+                   help="shed (gthread that answers 503 when saturated), gthread, sync, or a gunicorn class path")
+    s.add_argument("--threads", type=int, default=int(os.environ.get("UEC_THREADS", "4")))
+    s.add_argument("--access-log", default=os.environ.get("UEC_ACCESS_LOG", "-"),
+                   help="gunicorn access log file ('-' standard output, '/dev/null' none)")
     s.add_argument("--no-warm", dest="warm", action="store_false", help="skip precomputing travel fields")
     s.set_defaults(func=cmd_serve)
     sub.add_parser("init", help="create or migrate the database and load the bundled LSC directory").set_defaults(func=cmd_init)
@@ -204,12 +262,20 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("create-token", help="create an API token (printed once) for a user")
     t.add_argument("username")
     t.add_argument("--name", default="api")
+    t.add_argument("--days", type=float, default=None, help="lifetime in days (default UEC_TOKEN_DAYS, 90)")
     t.set_defaults(func=cmd_create_token)
     im = sub.add_parser("import", help="import services from a CSV or GeoJSON file, all rows or none")
     im.add_argument("file", type=Path)
     im.add_argument("--user", required=True, help="the account the change is made as (its role and areas apply)")
     im.add_argument("--format", choices=["csv", "geojson"], default=None, help="default: from the file name")
     im.set_defaults(func=cmd_import)
+    rv = sub.add_parser("revoke-token", help="revoke an API token (--id N) or all of a user's (--user NAME)")
+    rv.add_argument("--id", type=int, default=None)
+    rv.add_argument("--user", default=None)
+    rv.set_defaults(func=cmd_revoke_token)
+    tl = sub.add_parser("tokens", help="list API tokens (ids, users, expiry; never the secrets)")
+    tl.add_argument("--user", default=None)
+    tl.set_defaults(func=cmd_tokens)
     r = sub.add_parser("rules", help="rule set tools")
     r.add_argument("action", choices=["check", "test"])
     r.add_argument("--rules", type=Path, default=None)
@@ -228,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("action", choices=["run"])
     sc.add_argument("--file", type=Path, default=None, help="run a YAML file instead of the database's scenarios")
     sc.set_defaults(func=cmd_scenarios)
+    po = sub.add_parser("purge-outcomes", help="delete outcome-log rows older than UEC_OUTCOME_RETENTION_DAYS "
+                                               "(the running app also does this hourly)")
+    po.add_argument("--days", type=float, default=None, help="retention in days (default: the setting)")
+    po.set_defaults(func=cmd_purge_outcomes)
     args = p.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -14,13 +14,17 @@ from directory.search import Need, Origin, Patient, SearchOptions, search
 from accounts import Accounts
 from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
-from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaint
+from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaints, tied
 from uec.config import Settings
 from uec.directory_service import DirectoryService
+from uec.intelligence.outcomes import outcome_log
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
 
 API_VERSION = "1"
+MAX_COMPLAINTS = 6
+MAX_COMPLAINT_TEXT = 500
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Snapshot:
     rankings: Rankings
     fields: Any  # geodata.routing.TravelFields
     built_at: float
+    service_targets: tuple[tuple[str, tuple[int, ...]], ...] = ()  # service id -> its targets' indices in fields
     quarantined: tuple[Any, ...] = ()  # directory.store.Quarantined: records left out of routing, with reasons
 
 
@@ -55,6 +60,7 @@ class UrgentCare:
         self.base_rankings = Rankings.load()
         self.directory = DirectoryService(self.store, geo=self.geo, base_rankings=self.base_rankings)
         self._init_background()
+        self.recorder = outcome_log(self)
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
@@ -82,6 +88,13 @@ class UrgentCare:
                               near_minutes=st.gap_near_minutes)
         self._refresher: Refresher[Snapshot] = Refresher(latest=self._latest_version, build=self._build,
                                                          interval_s=st.refresh_seconds)
+
+    def stop_background(self, timeout: float = 5.0) -> None:
+        """Stop polling, write what the gap log holds, close the background engines (tests, shutdown)."""
+        self._refresher.stop(timeout)
+        self.gap_log.writer.close(timeout)
+        for engine in {self._primary_engine, self._read_engine}:
+            engine.dispose()
 
     def snapshot(self) -> Snapshot:
         """The routing view. Never touches the database after the first build in a process: a
@@ -142,16 +155,25 @@ class UrgentCare:
         fields = TravelFields.build(self.geo.network, targets, mobile=mobile,
                                     cache_dir=self.settings.var_dir / "travel-cache")
         rankings = self.base_rankings.with_local(store.local_rankings())
+        service_targets = tuple(
+            (s.id, tuple(fields.index_of(f"{s.id}#base{i}") for i in range(len(s.mobile_bases)))
+             if s.mobile else (fields.index_of(s.id),)) for s in services)
         return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
-                        tuple(quarantined))
+                        service_targets, tuple(quarantined))
 
     def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
-        raw = snap.fields.travel(loc.lat, loc.lon)
+        """Road travel to every service from one gathered read of the fields (a mobile team: its quickest base)."""
+        minutes, km = snap.fields.travel_arrays(loc.lat, loc.lon)
+        mins, kms = minutes.tolist(), km.tolist()
         out: dict[str, _Travel] = {}
-        for key, tr in raw.items():
-            sid = key.split("#", 1)[0]
-            if sid not in out or tr.minutes < out[sid].minutes:
-                out[sid] = _Travel(tr.minutes, tr.km)
+        for sid, idxs in snap.service_targets:
+            best = None
+            for i in idxs:
+                m = mins[i]
+                if m < _INF and (best is None or m < mins[best]):
+                    best = i
+            if best is not None:
+                out[sid] = _Travel(mins[best], kms[best])
         return out
 
     # -- location -------------------------------------------------------------------------
@@ -179,7 +201,7 @@ class UrgentCare:
     def triage(self, body: Any) -> dict[str, Any]:
         body = require_object(body)
         errors: dict[str, str] = {}
-        check_unknown(body, {"age", "sex", "complaint", "answers", "vitals", "location", "at",
+        check_unknown(body, {"age", "sex", "complaint", "complaints", "answers", "vitals", "location", "at",
                              "requester_role", "limit"}, errors)
         age = parse_age(body.get("age"), errors, required=True)
         sex = parse_sex(body.get("sex"), errors, required=True)
@@ -194,37 +216,80 @@ class UrgentCare:
         if not isinstance(vitals, Mapping):
             errors["vitals"] = "must be an object of vital sign to value"
             vitals = {}
-        text = body.get("complaint")
-        if not isinstance(text, str) or not text.strip():
-            errors["complaint"] = "is required: a complaint id (GET /api/v1/complaints) or the caller's words"
+        texts = self._complaint_texts(body, errors)
         errors.update(self.engine._vital_errors(vitals))  # every bad field in one answer
         suggestions: list[str] = []
         location = self.locate(body.get("location"), errors, suggestions)
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
-        match, candidates = match_complaint(text, self.rules, age=age, sex=sex)
-        if match is None:
-            raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one of the candidates"},
-                             extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score} for c in candidates]})
-        complaint = self.rules.complaints[match.id]
+        ids, matched_from = self._match(texts, age, sex)
         try:
-            result = self.engine.evaluate(Case(match.id, age, sex, dict(answers), dict(vitals)))
+            result = self.engine.evaluate(Case(complaints=tuple(ids), age=age, sex=sex, answers=dict(answers),
+                                               vitals=dict(vitals)))
         except CaseError as exc:
             raise InputError(exc.errors) from None
-        head = {"api_version": API_VERSION, "complaint": complaint.as_dict()}
-        if match.id != text:
-            head["complaint"]["matched_from"] = text
-            head["complaint"]["match_score"] = match.score
+        complaint = self.rules.complaints[ids[0]]
+        head = {"api_version": API_VERSION, "complaint": complaint.as_dict(),
+                "complaints": [self.rules.complaints[i].as_dict() | matched_from.get(i, {}) for i in ids]}
+        head["complaint"].update(matched_from.get(ids[0], {}))
         if not isinstance(result, Outcome):
             return {**head, "status": "question", "question": result.as_dict(),
                     "answered": len(answers)}
         out = {**head, "status": "complete", "outcome": result.as_dict()}
         if location is not None:
             out.update(self._route(result.disposition.code, location, at, Patient(age, sex), role, limit))
+            self.recorder.outcome("triage", out, age=age)
         else:
             out["services"] = []
             out["note"] = "give a location to get the nearest appropriate open services"
         return out
+
+    @staticmethod
+    def _complaint_texts(body: Mapping[str, Any], errors: dict[str, str]) -> list[str]:
+        """The caller's complaint(s): `complaints` (a list of ids or words) and/or `complaint`."""
+        texts: list[str] = []
+        many = body.get("complaints")
+        if many is not None:
+            if not isinstance(many, list) or not 1 <= len(many) <= MAX_COMPLAINTS or not all(
+                    isinstance(t, str) and t.strip() and len(t) <= MAX_COMPLAINT_TEXT for t in many):
+                errors["complaints"] = (f"must be a list of 1 to {MAX_COMPLAINTS} complaint ids or caller's words "
+                                        f"(each up to {MAX_COMPLAINT_TEXT} characters)")
+            else:
+                texts += many
+        one = body.get("complaint")
+        if one is not None or many is None:
+            if not isinstance(one, str) or not one.strip():
+                errors["complaint"] = ("is required (or send complaints): a complaint id (GET /api/v1/complaints) "
+                                       "or the caller's words")
+            elif len(one) > MAX_COMPLAINT_TEXT:
+                errors["complaint"] = f"must be at most {MAX_COMPLAINT_TEXT} characters"
+            else:
+                texts.insert(0, one)
+        return texts
+
+    def _match(self, texts: list[str], age: float, sex: str) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """Complaint ids for the caller's words; a tie is an InputError offering the candidates to send all."""
+        ids: list[str] = []
+        matched_from: dict[str, dict[str, Any]] = {}
+        ties: list[tuple[str, list]] = []
+        for text in texts:
+            found, candidates = match_complaints(text, self.rules, age=age, sex=sex)
+            if not found:
+                ties.append((text, candidates))
+            for m in found:
+                if m.id not in ids:
+                    ids.append(m.id)
+                    if m.id != text:
+                        matched_from[m.id] = {"matched_from": text, "match_score": m.score}
+        if ties:
+            text, candidates = ties[0]
+            send = list(dict.fromkeys(ids + [c.id for _, cs in ties for c in tied(cs)]))[:MAX_COMPLAINTS]
+            raise InputError({"complaint": f"{text!r} does not clearly match one complaint; choose one or more of "
+                                           "the candidates, or send them all as `complaints`"},
+                             extra={"candidates": [{"id": c.id, "title": c.title, "score": c.score}
+                                                   for c in candidates],
+                                    "send_all": {"complaints": send}})
+        return ids[:MAX_COMPLAINTS], matched_from
 
     # -- route ----------------------------------------------------------------------------
     def route(self, body: Any, *, default_role: str = "nhs111", trusted: bool = False) -> dict[str, Any]:
@@ -250,6 +315,7 @@ class UrgentCare:
         if errors:
             raise InputError(errors, extra={"suggestions": suggestions} if suggestions else None)
         out = self._route(code, location, at, Patient(age, sex), role, limit, trusted=trusted)
+        self.recorder.outcome("route", out, age=age)
         if geometry:
             for svc in out["services"]:
                 if svc.get("travel_direction") != "phone":
@@ -301,32 +367,8 @@ class UrgentCare:
                  thresholds: tuple[float, ...] = (15, 30, 45, 60)) -> dict[str, Any]:
         """Share of people (and of the most deprived fifth) within N minutes by road of a service
         of `service_type` that is open when they would arrive at `at`."""
-        from geodata.coverage import coverage
-        if service_type not in SERVICE_TYPES:
-            raise InputError({"type": f"must be one of {', '.join(SERVICE_TYPES)}"})
-        at = at or utcnow()
-        snap = self.snapshot()
-        today = at.date()
-        candidates = [s for s in snap.services if s.type == service_type and s.status_at(today) == "active"]
-
-        def minutes_to_nearest(lat: float, lon: float) -> float | None:
-            keys = [f"{s.id}#base{i}" for s in candidates for i in range(len(s.mobile_bases))] + \
-                   [s.id for s in candidates if not s.mobile]
-            travel = snap.fields.travel(lat, lon, ids=keys)
-            best = None
-            for s in candidates:
-                ks = [f"{s.id}#base{i}" for i in range(len(s.mobile_bases))] if s.mobile else [s.id]
-                for k in ks:
-                    tr = travel.get(k)
-                    if tr is None:
-                        continue
-                    arrival = at if s.mobile else at + timedelta(minutes=tr.minutes)
-                    if s.opening.is_open(arrival) and (best is None or tr.minutes < best):
-                        best = tr.minutes
-            return best
-
-        result = coverage(minutes_to_nearest, thresholds=thresholds)
-        return {"type": service_type, "at": at.isoformat(), "services": len(candidates), **result}
+        from uec.intelligence.coverage import coverage_figures  # cached per directory version and slot
+        return coverage_figures(self, service_type, at=at or utcnow(), thresholds=thresholds)
 
     # -- catalogues -----------------------------------------------------------------------
     def complaints(self) -> list[dict[str, Any]]:

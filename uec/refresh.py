@@ -1,6 +1,7 @@
 """Keeps a process's routing snapshot current from a daemon thread; requests only read the current one."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -8,6 +9,13 @@ import time
 from typing import Callable, Generic, Protocol, TypeVar
 
 log = logging.getLogger("uec.refresh")
+_exiting = False
+
+
+@atexit.register
+def _quiet_at_exit() -> None:  # pollers of databases already gone must not write after the process's last words
+    global _exiting
+    _exiting = True
 
 
 class Versioned(Protocol):
@@ -44,6 +52,7 @@ class Refresher(Generic[S]):
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._pid = 0
+        self._stopped = False
         self._thread: threading.Thread | None = None
 
     def get(self) -> S:
@@ -101,14 +110,23 @@ class Refresher(Generic[S]):
             if raise_errors:
                 raise
             now = time.monotonic()
-            if now - self._last_warn >= self.warn_every_s:
+            if now - self._last_warn >= self.warn_every_s and not _exiting:
                 self._last_warn = now
                 log.warning("%s refresh failed (%s); still answering from directory version %s",
                             self.name, self.last_error, getattr(self.current, "version", None))
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop polling (tests, shutdown); the current snapshot keeps answering."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
+
     def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.wait(self.interval_s)
+            if self._stopped:
+                return
             self._wake.clear()
             with self._lock:
                 self._step()

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from uec.config import Settings
 from uec.core import UrgentCare
 from uec.inputs import InputError
+from web.error_pages import error_page
 
 
 def create_app(settings: Settings | None = None, *, care: UrgentCare | None = None) -> Flask:
@@ -19,28 +20,51 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.secret_key = settings.secret_key or _secret_from_file(settings.var_dir)
+    from datetime import timedelta
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=settings.secure_cookies, MAX_CONTENT_LENGTH=5 * 1024 * 1024)
+                      SESSION_COOKIE_SECURE=settings.secure_cookies,
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours))
+    # Every template is HTML: escape everywhere, including inside the NHS.UK component macros
+    # (`.jinja` files, which Flask would otherwise render unescaped: reflected XSS).
+    app.jinja_options = {**app.jinja_options, "autoescape": True}
     care = care or UrgentCare(settings)
     care.initialise()
     app.extensions["uec"] = care
 
-    from web import admin, admin_api, api, csrf, handler
+    from web import admin, admin_api, api, compression, csrf, handler, intelligence, limits
+    limits.init_app(app, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     csrf.init_app(app)  # a CSRF token on every form POST in the app; the bearer-token JSON API is exempt
+    compression.init_app(app)  # brotli/gzip responses (web/compression.py says why)
     app.register_blueprint(api.bp)
     app.register_blueprint(handler.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_api.bp)
+    app.register_blueprint(intelligence.bp)
+    from web import account
+    app.register_blueprint(account.bp)
 
     @app.errorhandler(InputError)
     def _input_error(exc: InputError):
         return jsonify({"error": "invalid input", "errors": exc.errors, **exc.extra}), 400
 
+    from uec.disclosure import RoleError
+
+    @app.errorhandler(RoleError)
+    def _role_error(exc: RoleError):
+        return jsonify({"error": "forbidden", "errors": exc.errors}), 403
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
             return jsonify({"error": exc.name, "message": exc.description}), exc.code
-        return exc
+        if exc.code is None or exc.code < 400:
+            return exc
+        resp = exc.get_response()  # keep the exception's headers (Allow, Retry-After)
+        body, code = error_page(exc.code, exc.description)
+        resp.set_data(body)
+        resp.status_code = code
+        resp.mimetype = "text/html"
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a bare 500 page; logged for the operators
@@ -48,15 +72,13 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
         if request.path.startswith("/api/"):
             return jsonify({"error": "internal error", "message": "the request could not be completed; "
                                      "it has been logged"}), 500
-        return "Something went wrong; the error has been logged.", 500
+        return error_page(500)
 
-    @app.after_request
-    def _headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        return resp
+    from web import headers
+    headers.init_app(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
+    from web import ratelimit
+    ratelimit.init_app(app, settings)  # last: it limits every endpoint registered above
     return app
 
 

@@ -99,7 +99,8 @@ def login():
             target = request.args.get("next") or ""
             ok = len(target) <= 2000 and not any(ord(c) < 32 or ord(c) == 127 for c in target)
             return redirect(auth.safe_next(target if ok else None))
-        error = "The username or password is not right. Check them and try again."
+        error = ("The username or password is not right, or the account is locked for a few minutes after "
+                 "repeated failures. Check them and try again later.")
     return render_template("admin/login.html", error=error), (401 if error else 200)
 
 

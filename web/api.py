@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 import time
 
+import orjson
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
 
+from uec import disclosure
 from uec.inputs import InputError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -15,18 +18,48 @@ def _care():
     return current_app.extensions["uec"]
 
 
+def _fast_json(payload):
+    """Route and triage answers encoded by orjson: about 5x less CPU than the standard encoder on
+    these 5-20 KB bodies (0.08 ms vs 0.44 ms measured), a quarter of a route request's budget."""
+    try:
+        body = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a type orjson does not know: the app's usual encoder
+        return jsonify(payload)
+    return current_app.response_class(body, mimetype="application/json")
+
+
 def _body():
-    data = request.get_json(silent=True)
-    if data is None:
+    if not request.is_json:
+        raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
+    try:
+        data = request.get_json()
+    except BadRequest:  # not JSON, or nested past the parser's stack (web.limits)
+        raise InputError({"body": "is not valid JSON (or is nested too deeply): send one JSON object"}) from None
+    if not isinstance(data, dict):
         raise InputError({"body": "must be a JSON object sent with Content-Type: application/json"})
     return data
+
+
+def _token_cache():
+    """One per app: route and triage look up a known token without waiting on the database."""
+    cache = current_app.extensions.get("uec_token_cache")
+    if cache is None:
+        from uec.tokencache import TokenCache
+        ttl = float(os.environ.get("UEC_TOKEN_CACHE_SECONDS", "10"))
+        cache = current_app.extensions["uec_token_cache"] = TokenCache(_care().accounts.user_for_token, ttl_s=ttl)
+    return cache
+
+
+def token_user(token: str) -> dict | None:
+    """The user of a bearer token, from a short-lived cache refreshed in the background."""
+    return _token_cache().user(token)
 
 
 def _caller() -> dict | None:
     """The API key's user, if one is presented."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        return _care().accounts.user_for_token(auth[7:].strip())
+        return token_user(auth[7:].strip())
     return None
 
 
@@ -36,18 +69,35 @@ def _caller_role(user: dict | None | bool = False) -> str:
     return (user or {}).get("requester_role") or "nhs111"
 
 
+def _claimed_role(body: dict, user: dict | None) -> str:
+    """The requester role this call acts as, refused (403) when the caller may not claim it."""
+    role = body.get("requester_role", _caller_role(user))
+    disclosure.check_claim(role, token_role=(user or {}).get("requester_role"), authenticated=user is not None)
+    return role
+
+
+def _disclosed(answer: dict, role: str, user: dict | None) -> dict:
+    """Professional phone lines and staff usernames only for authenticated professional callers."""
+    if disclosure.sees_professional(role, authenticated=user is not None):
+        return answer
+    return disclosure.redact_answer(answer, _care().snapshot().by_id)
+
+
 @bp.post("/triage")
 def triage():
-    body = _body()
-    if isinstance(body, dict) and "requester_role" not in body:
-        body = {**body, "requester_role": _caller_role()}
-    return jsonify(_care().triage(body))
+    body, user = _body(), _caller()
+    role = _claimed_role(body, user)
+    if "requester_role" not in body:
+        body = {**body, "requester_role": role}
+    return _fast_json(_disclosed(_care().triage(body), role, user))
 
 
 @bp.post("/route")
 def route():
-    user = _caller()  # a trusted (token-holding) caller's gaps are logged for any date, others' only near now
-    return jsonify(_care().route(_body(), default_role=_caller_role(user), trusted=user is not None))
+    body, user = _body(), _caller()  # a trusted (token-holding) caller's gaps are logged for any date
+    role = _claimed_role(body, user)
+    answer = _care().route(body, default_role=_caller_role(user), trusted=user is not None)
+    return _fast_json(_disclosed(answer, role, user))
 
 
 @bp.get("/complaints")
@@ -75,10 +125,16 @@ def health():
 @bp.get("/services")
 def services():
     """The directory as routing sees it now (GET /api/v1/services?type=urgent_treatment_centre)."""
-    snap = _care().snapshot()
     wanted = request.args.get("type")
+    if wanted is not None and wanted not in _care().service_types():
+        raise InputError({"type": f"must be one of {', '.join(_care().service_types())}, or left out"})
+    snap = _care().snapshot()
+    user = _caller()
+    professional = disclosure.sees_professional((user or {}).get("requester_role"), authenticated=user is not None)
     items = [s.to_dict() | {"version": s.version, "capacity": s.capacity.status if s.capacity.set_at else "unknown"}
              for s in snap.services if not wanted or s.type == wanted]
+    if not professional:
+        items = [disclosure.redact_service(item) for item in items]
     return jsonify({"directory_version": snap.version, "count": len(items), "services": items,
                     "types": _care().service_types()})
 
@@ -92,3 +148,13 @@ def coverage():
     if errors:
         raise InputError(errors)
     return jsonify(_care().coverage(request.args.get("type", ""), at=at))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API (the source of docs/api.md's shapes)."""
+    from web import openapi as doc
+    app = current_app
+    if "uec_openapi" not in app.extensions:
+        app.extensions["uec_openapi"] = doc.for_care(_care())
+    return jsonify(app.extensions["uec_openapi"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable, Iterable, Mapping
@@ -21,42 +22,79 @@ def _accounts():
 
 
 def sign_in(username: str, password: str) -> User | None:
-    row = _accounts().authenticate(username, password)
+    """Check the password (lockout, back-off and auditing are the accounts' job) and start a session
+    bound to the account's session generation, so signing out or a password change ends it everywhere."""
+    result = _accounts().sign_in(username, password, address=request.remote_addr or "")
+    row = result.user
     if row is None:
         return None
     session.clear()  # a fresh session (and CSRF token) on every sign-in: no fixation
-    session["user"] = row["username"]
-    session.permanent = False
-    _accounts().record(row["username"], "sign_in")
+    now = int(time.time())
+    session.update(user=row["username"], gen=int(row.get("session_generation") or 0), iat=now, seen=now)
+    session.permanent = True  # the cookie lasts the absolute lifetime at most (checked server-side too)
+    _accounts().record(row["username"], "sign_in", new={"address": request.remote_addr or ""})
     return User.from_row(row)
 
 
 def sign_out() -> None:
+    """End this user's sessions server-side (any copy of the cookie stops working), then this one."""
     user = current_user()
     session.clear()
     if user:
-        _accounts().record(user.username, "sign_out")
+        _accounts().end_sessions(user.username, action="sign_out")
+    g.admin_user = None
+
+
+def restart_session(username: str) -> None:
+    """After a password change (which ended every session): a new session for the person who changed it."""
+    row = _accounts().user(username)
+    if row:
+        csrf = session.get("_csrf")
+        session.clear()
+        now = int(time.time())
+        session.update(user=username, gen=int(row.get("session_generation") or 0), iat=now, seen=now)
+        if csrf:
+            session["_csrf"] = csrf
+        session.permanent = True
+        g.pop("admin_user", None)
+
+
+def _session_valid(row: Mapping[str, Any]) -> bool:
+    """Same generation (not signed out since), within the absolute lifetime and the idle timeout."""
+    settings = current_app.config["SETTINGS"]
+    now = time.time()
+    try:
+        gen, iat, seen = int(session.get("gen", -1)), float(session.get("iat", 0)), float(session.get("seen", 0))
+    except (TypeError, ValueError):
+        return False
+    return (row["active"] and gen == int(row.get("session_generation") or 0)
+            and now - iat < settings.session_max_hours * 3600
+            and now - seen < settings.session_idle_minutes * 60)
 
 
 def current_user() -> User | None:
-    """The signed-in user, re-read each request so a deactivated account stops at once."""
+    """The signed-in user, re-read each request so a deactivated account or an ended session stops at once."""
     if "admin_user" in g:
         return g.admin_user
     user = None
     name = session.get("user")
     if name:
         row = _accounts().user(name)
-        if row and row["active"]:
+        if row and _session_valid(row):
             user = User.from_row(row)
+            if time.time() - float(session.get("seen", 0)) > 30:  # refresh the idle clock (not every request)
+                session["seen"] = int(time.time())
         else:
-            session.pop("user", None)
+            for key in ("user", "gen", "iat", "seen"):
+                session.pop(key, None)
     g.admin_user = user
     return user
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths under /admin are followed after sign-in."""
-    if target:
+    """Only same-site paths under /admin are followed (after sign-in, or back after a form);
+    control characters (CR/LF would split the Location header) and backslashes are refused."""
+    if target and len(target) <= 2000 and target.isprintable() and "\\" not in target:
         parts = urlparse(target)
         if not parts.scheme and not parts.netloc and target.startswith("/admin"):
             return target

@@ -1,0 +1,167 @@
+"""Load shedding under gunicorn: a request that waited too long for a thread gets a fast 503, not a queue."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any, Callable, Iterable
+
+import socket
+import struct
+
+from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
+
+log = logging.getLogger("uec.serving")
+_waited = threading.local()
+_REFUSAL_BODY = json.dumps({"error": "overloaded", "message": "the service is at capacity; retry after 1 s "
+                                                              "(another node may answer sooner)"}).encode()
+_REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+            b"Connection: close\r\nContent-Length: " + str(len(_REFUSAL_BODY)).encode() + b"\r\n\r\n" + _REFUSAL_BODY)
+
+
+_TCPI_LAST_DATA_RECV = 52  # byte offset of tcpi_last_data_recv (ms) in Linux's struct tcp_info
+
+
+def _ms_since_request(sock: socket.socket) -> int | None:
+    """Milliseconds since the kernel last received data on this just-accepted connection: how long
+    the request waited in the listen backlog. None where TCP_INFO is not available."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        return struct.unpack_from("I", info, _TCPI_LAST_DATA_RECV)[0]
+    except (OSError, AttributeError, struct.error):
+        return None
+
+
+def _send_refusal(sock: socket.socket) -> None:
+    try:
+        sock.setblocking(False)
+        try:
+            while sock.recv(65536):  # drain the request so closing does not reset the answer
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        sock.settimeout(1.0)
+        sock.sendall(_REFUSAL)
+    except OSError:
+        pass
+
+
+class ShedSyncWorker(SyncWorker):
+    """gunicorn's sync worker (the cheapest per request) that answers 503 + Retry-After, without
+    parsing, to a connection whose request waited in the listen backlog longer than
+    UEC_MAX_QUEUE_MS (read from the kernel's TCP_INFO), so a saturated node drains its backlog at
+    the cost of a refusal instead of serving requests whose callers have waited seconds."""
+
+    max_wait_ms = float(os.environ.get("UEC_MAX_QUEUE_MS", "250"))
+    shed = 0
+
+    def handle(self, listener, client, addr):
+        waited = _ms_since_request(client)
+        if waited is not None and waited > self.max_wait_ms:
+            self.shed += 1
+            if self.shed == 1 or self.shed % 1000 == 0:
+                self.log.warning("overloaded: shed %d connection(s) with 503 (request waited %d ms)", self.shed, waited)
+            _send_refusal(client)
+            try:
+                client.close()
+            except OSError:
+                pass
+            return
+        return super().handle(listener, client, addr)
+
+
+class ShedThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker that stamps each connection when it is queued for a thread, so the
+    app can tell how long a request waited (`queued_seconds()`) and shed it when the worker is
+    saturated. (A sync worker's queue is the kernel's listen backlog, invisible to the app.)"""
+
+    max_wait_s = float(os.environ.get("UEC_MAX_QUEUE_MS", "250")) / 1000.0
+    shed = 0
+
+    def enqueue_req(self, conn):
+        conn.uec_queued_at = time.monotonic()
+        super().enqueue_req(conn)
+
+    def handle(self, conn):
+        queued = getattr(conn, "uec_queued_at", None)
+        waited = 0.0 if queued is None else time.monotonic() - queued
+        if waited > self.max_wait_s and not conn.initialized:
+            return self._refuse(conn, waited)  # before parsing: a refusal costs almost nothing
+        _waited.value = waited
+        try:
+            return super().handle(conn)
+        finally:
+            _waited.value = 0.0
+
+    def _refuse(self, conn, waited: float) -> bool:
+        """Answer 503 + Retry-After on a new connection that waited too long, without running the app."""
+        self.shed += 1
+        if self.shed == 1 or self.shed % 1000 == 0:
+            self.log.warning("overloaded: shed %d connection(s) with 503 (waited %.0f ms for a thread)",
+                             self.shed, waited * 1000)
+        _send_refusal(conn.sock)
+        return False  # gunicorn closes the connection
+
+
+def queued_seconds() -> float:
+    """How long the current request waited for a worker thread (0 outside ShedThreadWorker)."""
+    return getattr(_waited, "value", 0.0)
+
+
+class LoadShedding:
+    """WSGI middleware: a request that waited more than `max_wait_ms` for a thread, or arrives while
+    `max_in_flight` requests are already being served by this worker, is answered at once with 503
+    and Retry-After, so overload shows as fast refusals that a client or HAProxy can retry elsewhere
+    instead of a queue of seconds. Sheds are counted and logged (at most every 10 s)."""
+
+    def __init__(self, app: Callable, *, max_wait_ms: float | None = None, max_in_flight: int | None = None,
+                 retry_after_s: int = 1):
+        self.app = app
+        self.max_wait = (max_wait_ms if max_wait_ms is not None
+                         else float(os.environ.get("UEC_MAX_QUEUE_MS", "250"))) / 1000.0
+        self.max_in_flight = max_in_flight if max_in_flight is not None else int(os.environ.get("UEC_MAX_IN_FLIGHT", "64"))
+        self.retry_after = str(retry_after_s)
+        self.in_flight = 0
+        self.shed = 0
+        self._lock = threading.Lock()
+        self._last_warn = 0.0
+        self._body = json.dumps({"error": "overloaded", "message": "the service is at capacity; retry after "
+                                 f"{retry_after_s} s (another node may answer sooner)"}).encode()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        with self._lock:
+            busy = self.in_flight >= self.max_in_flight
+            if not busy:
+                self.in_flight += 1
+        if busy or queued_seconds() > self.max_wait:
+            if not busy:
+                with self._lock:
+                    self.in_flight -= 1
+            return self._refuse(environ, start_response)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _refuse(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        self.shed += 1
+        now = time.monotonic()
+        if now - self._last_warn >= 10.0:
+            self._last_warn = now
+            log.warning("overloaded: shed %d request(s) so far with 503 (waited %.0f ms for a thread)",
+                        self.shed, queued_seconds() * 1000)
+        try:  # read the (small) body so closing the connection does not reset it before the answer
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            if 0 < length <= 65536:
+                environ["wsgi.input"].read(length)
+        except (ValueError, OSError):
+            pass
+        start_response("503 Service Unavailable", [("Content-Type", "application/json"),
+                                                   ("Retry-After", self.retry_after),
+                                                   ("Content-Length", str(len(self._body))),
+                                                   ("Connection", "close")])
+        return [self._body]
