@@ -134,11 +134,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         text = args.file.read_bytes().decode("utf-8-sig")
         counts = care.directory.import_text(text, fmt, user=User.from_row(row), source=f"cli:{args.file.name}")
+    except Forbidden as exc:  # before OSError: a refusal is not a file problem
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: file: cannot read {args.file} as UTF-8 text ({exc.__class__.__name__})", file=sys.stderr)
-        return 2
-    except Forbidden as exc:
-        print(f"error: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:
         for k, v in exc.errors.items():
