@@ -46,12 +46,29 @@ def _flat(s: Service) -> dict[str, str]:
     return {k: "" if row.get(k) is None else str(row[k]) for k in CSV_COLUMNS}
 
 
+#: a spreadsheet treats a cell starting with one of these as a formula (CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str, column: str = "") -> str:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe; numbers stay numbers."""
+    if not cell.startswith(_FORMULA_START):
+        return cell
+    if column in _NUMBERS + _INTS:
+        try:
+            float(cell)
+            return cell  # e.g. a longitude of -2.7 is a number, not a formula
+        except ValueError:
+            pass
+    return "'" + cell
+
+
 def to_csv(services: Iterable[Service]) -> str:
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
     for s in services:
-        w.writerow(_flat(s))
+        w.writerow({k: neutralise(v, k) for k, v in _flat(s).items()})
     return out.getvalue()
 
 
@@ -67,6 +84,8 @@ def _unflatten(row: dict[str, str]) -> ParsedRow:
             errors["columns"] = "the row has more cells than the header"
             continue
         v = (v or "").strip()
+        if v.startswith("'") and v[1:2] in _FORMULA_START:  # undo the export's formula neutralising
+            v = v[1:]
         if k in _LISTS:
             continue
         if k in _JSON:
@@ -116,10 +135,22 @@ def _unflatten(row: dict[str, str]) -> ParsedRow:
     return data, version, errors
 
 
+MAX_CELL = 131_072  # the csv module's field limit: a longer cell is an error naming its row, never a crash
+
+
 def parse_csv(text: str) -> list[ParsedRow]:
-    """Rows of a CSV export (the header names the columns; unknown columns are an error)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = reader.fieldnames or []
+    """Rows of a CSV export (the header names the columns; unknown columns are an error).
+
+    Any line ending is read (LF, CRLF or old Mac CR-only); a row with fewer cells than the header,
+    or a cell over 131,072 characters, is reported against its row."""
+    if not isinstance(text, str):
+        return [({}, None, {"file": "must be CSV text"})]
+    # newline=None: universal newlines, so CR-only files split into rows like any other
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=None))
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as exc:
+        return [({}, None, {"header": f"cannot be read as CSV ({exc})"})]
     missing = [c for c in ("id", "name", "type", "postcode", "opening") if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS + OPTIONAL_COLUMNS]
     if missing or unknown:
@@ -129,7 +160,29 @@ def parse_csv(text: str) -> list[ParsedRow]:
         if unknown:
             msg.append(f"unknown columns {unknown}")
         return [({}, None, {"header": "; ".join(msg) + f"; the columns are {', '.join(CSV_COLUMNS)}"})]
-    return [_unflatten(r) for r in reader]
+    rows: list[ParsedRow] = []
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            n = len(rows) + 1
+            why = (f"has a cell longer than {MAX_CELL:,} characters" if "field larger" in str(exc)
+                   else f"cannot be read as CSV ({exc})")
+            rows.append(({}, None, {"row": f"{why}; the import stopped at row {n}"}))
+            break
+        if not any(c.strip() for c in cells):
+            continue  # blank lines
+        if len(cells) < len(header):
+            rows.append(({}, None, {"columns": f"the row has {len(cells)} cells but the header has {len(header)}; "
+                                               "fill every column (leave a cell empty rather than leaving it out)"}))
+            continue
+        row: dict[Any, str] = dict(zip(header, cells))
+        if len(cells) > len(header):
+            row[None] = ",".join(cells[len(header):])
+        rows.append(_unflatten(row))
+    return rows
 
 
 # -- GeoJSON ------------------------------------------------------------------------------
@@ -149,6 +202,8 @@ def parse_geojson(text: str) -> list[ParsedRow]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         return [({}, None, {"file": f"is not valid JSON ({exc.msg}, line {exc.lineno})"})]
+    except RecursionError:
+        return [({}, None, {"file": "is nested too deeply to be a GeoJSON FeatureCollection"})]
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         return [({}, None, {"file": "must be a GeoJSON FeatureCollection of Point features"})]
     out: list[ParsedRow] = []

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+import math
+
 import yaml
 from alembic import command
 from alembic.config import Config
@@ -30,6 +32,23 @@ class ConflictError(Exception):
 
 class NotFound(KeyError):
     pass
+
+
+class Quarantined(LookupError):
+    """A stored record that routing and every read leave out, because it fails today's checks.
+
+    It stays in the database (nothing is lost) until someone edits or re-imports it; `reasons`
+    maps each bad field to what is wrong, as the write path would have said."""
+
+    def __init__(self, service_id: str, *, name: str, version: int, lat: float | None, lon: float | None,
+                 reasons: Mapping[str, str], data: Any):
+        self.id, self.name, self.version, self.lat, self.lon = service_id, name, version, lat, lon
+        self.reasons = dict(reasons)
+        self.data = data
+        super().__init__(f"{service_id} is quarantined: " + "; ".join(f"{k}: {v}" for k, v in self.reasons.items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "version": self.version, "reasons": self.reasons}
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -116,10 +135,35 @@ class Store:
                 for r in conn.execute(select(t.capacity))}
 
     def services(self) -> list[Service]:
+        """Every usable service, by name; quarantined records are left out (see services_and_quarantine)."""
+        return self.services_and_quarantine()[0]
+
+    def services_and_quarantine(self) -> tuple[list[Service], list[Quarantined]]:
+        """(usable services, records that fail the checks): one bad row never stops the others being read."""
         with self.engine.connect() as conn:
             caps = self._caps(conn)
             rows = conn.execute(select(t.services).order_by(t.services.c.name)).all()
-        return [service_from_dict(r.data, version=r.version, capacity=caps.get(r.id)) for r in rows]
+        good: list[Service] = []
+        bad: list[Quarantined] = []
+        for r in rows:
+            try:
+                good.append(self._service(r, caps.get(r.id)))
+            except Quarantined as q:
+                bad.append(q)
+        return good, bad
+
+    @staticmethod
+    def _service(row: Any, capacity: Capacity | None) -> Service:
+        try:
+            return service_from_dict(row.data, version=row.version, capacity=capacity)
+        except ServiceError as exc:
+            reasons = exc.errors
+        except Exception as exc:  # a row no check foresaw: still isolated, never a crash of the whole read
+            reasons = {"record": f"cannot be read ({exc.__class__.__name__}); edit or re-import it"}
+        lat = row.lat if isinstance(row.lat, float) and math.isfinite(row.lat) else None
+        lon = row.lon if isinstance(row.lon, float) and math.isfinite(row.lon) else None
+        raise Quarantined(row.id, name=str(row.name)[:200], version=row.version, lat=lat, lon=lon, reasons=reasons,
+                          data=row.data)
 
     def get(self, service_id: str) -> Service:
         with self.engine.connect() as conn:
@@ -131,7 +175,7 @@ class Store:
             raise NotFound(service_id)
         cap = conn.execute(select(t.capacity).where(t.capacity.c.service_id == service_id)).first()
         capacity = Capacity(cap.status, _aware(cap.set_at), cap.set_by, cap.reset_minutes) if cap else None
-        return service_from_dict(row.data, version=row.version, capacity=capacity)
+        return self._service(row, capacity)
 
     def create(self, data: Mapping[str, Any], *, user: str) -> Service:
         svc = service_from_dict(data)
@@ -160,7 +204,12 @@ class Store:
                         lat=svc.lat, lon=svc.lon, status=svc.status, data=svc.to_dict(),
                         updated_at=utcnow(), updated_by=user))
             if res.rowcount != 1:
-                raise ConflictError(self._get(conn, service_id))
+                try:
+                    current = self._get(conn, service_id)
+                except Quarantined:
+                    raise ServiceError({"version": "the record was changed by someone else; reload it and apply "
+                                                   "your change again"}) from None
+                raise ConflictError(current)
             new = svc.to_dict()
             changed_old = {k: v for k, v in old.data.items() if new.get(k) != v}
             changed_new = {k: new[k] for k in new if old.data.get(k) != new[k]}

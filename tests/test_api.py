@@ -40,7 +40,8 @@ def run_triage(client, body: dict, answers: dict[str, str], *, default: str = "n
         q = data["question"]
         assert q["id"] not in given, f"question {q['id']} asked again"
         asked.append(q["id"])
-        given[q["id"]] = answers.get(q["id"], default)
+        # a number the test does not give (a caller-reported observation such as a temperature) is "not measured"
+        given[q["id"]] = answers.get(q["id"], "unknown" if q["type"] == "number" else default)
     raise AssertionError(f"no outcome after {limit} answers: {asked}")
 
 
@@ -141,7 +142,7 @@ def test_news2_from_vitals_escalates_and_is_reported(client):
 def test_uninjured_faller_on_the_floor_gets_the_lancashire_falls_lifting_service(client, age):
     data, asked = run_triage(client, {"age": age, "sex": "female", "complaint": "fall", "location": FALL_FLOOR_AT},
                              {"fall_on_floor": "yes"})
-    for red_flag in ("fall_collapse", "fall_breathing_chest", "fall_different", "fall_head_anticoag",
+    for red_flag in ("fall_collapse", "fall_breathing_chest", "fall_different", "fall_head_strike",
                      "fall_head_red_flags", "fall_intense_pain", "fall_long_lie"):
         assert red_flag in asked, f"{red_flag} must be asked before lifting"
     assert data["outcome"]["disposition"]["class"] == "falls_response"
@@ -157,7 +158,7 @@ def test_uninjured_faller_on_the_floor_gets_the_lancashire_falls_lifting_service
 
 def test_head_strike_on_a_blood_thinner_is_not_lifted(client):
     data, _ = run_triage(client, {"age": 67, "sex": "female", "complaint": "fall", "location": FALL_FLOOR_AT},
-                         {"fall_on_floor": "yes", "fall_head_anticoag": "yes"})
+                         {"fall_on_floor": "yes", "fall_head_strike": "yes", "ds_anticoagulant": "yes"})
     d = data["outcome"]["disposition"]
     assert d["class"] == "ambulance" and d["code"] != "FALLS_LIFT"
     assert all(s["type"] != "falls_lifting" for s in data["services"])

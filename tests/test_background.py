@@ -185,6 +185,9 @@ def test_frozen_postgres_changes_nothing_for_route_and_triage(tmp_path, pg_behin
     client = app.test_client()
     before = client.post("/api/v1/route", json=ROUTE).get_json()
     assert before["services"]
+    care.accounts.create_user("dispatch-frozen", "a-long-password-1", "viewer")
+    bearer = {"Authorization": f"Bearer {care.accounts.create_token('dispatch-frozen')}"}
+    assert client.post("/api/v1/route", json=ROUTE, headers=bearer).status_code == 200  # token now known
     proxy.running.clear()  # from here every byte to and from PostgreSQL stalls
     try:
         time.sleep(0.5)  # the poller is now stuck in a version check
@@ -195,6 +198,9 @@ def test_frozen_postgres_changes_nothing_for_route_and_triage(tmp_path, pg_behin
             r = client.post("/api/v1/route", json=ROUTE)
             assert r.status_code == 200 and time.monotonic() - t0 < 1.0
             assert [s["id"] for s in r.get_json()["services"]] == [s["id"] for s in before["services"]]
+            t0 = time.monotonic()
+            assert client.post("/api/v1/route", json=ROUTE, headers=bearer).status_code == 200
+            assert time.monotonic() - t0 < 1.0, "a token holder's request waited on the frozen database"
             t0 = time.monotonic()
             assert client.post("/api/v1/triage", json=triage).status_code == 200
             assert time.monotonic() - t0 < 1.0
@@ -216,3 +222,72 @@ def test_background_engine_gives_up_on_an_unreachable_database():
         with eng.connect():
             pass
     assert time.monotonic() - t0 < 5
+
+
+def test_rebuild_runs_off_the_request_path_and_the_old_snapshot_answers_meanwhile(tmp_path):
+    """A slow rebuild (an import of thousands of services) never holds a request: it answers from the
+    old snapshot until the new one is swapped in whole."""
+    from uec.config import Settings
+    from web import create_app
+    app = create_app(Settings.from_env(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'd.sqlite'}",
+                                       secure_cookies=False, refresh_seconds=0.1))
+    app.testing = True
+    care = app.extensions["uec"]
+    client = app.test_client()
+    v0 = client.post("/api/v1/route", json=ROUTE).get_json()["directory_version"]
+    building, release = threading.Event(), threading.Event()
+    real_build = care._build
+
+    def slow_build(version, store=None):
+        building.set()
+        release.wait(20)
+        return real_build(version, store)
+
+    care._refresher._build = slow_build
+    svc = care.store.get("rph-ed")
+    care.store.update("rph-ed", svc.to_dict() | {"status": "temporarily_closed", "closed_reason": "test"},
+                      expected_version=svc.version, user="test")
+    try:
+        assert building.wait(10), "the background thread did not start a rebuild"
+        for _ in range(10):
+            t0 = time.monotonic()
+            r = client.post("/api/v1/route", json={**ROUTE, "disposition": "ED_4H"})
+            assert r.status_code == 200 and time.monotonic() - t0 < 1.0
+            assert r.get_json()["directory_version"] == v0
+    finally:
+        release.set()
+    deadline = time.monotonic() + 10
+    while client.post("/api/v1/route", json=ROUTE).get_json()["directory_version"] == v0:
+        assert time.monotonic() < deadline, "the rebuilt snapshot was never swapped in"
+        time.sleep(0.05)
+    ids = [s["id"] for s in client.post("/api/v1/route", json={**ROUTE, "disposition": "ED_4H"}).get_json()["services"]]
+    assert "rph-ed" not in ids
+    care.stop_background()
+
+
+def test_token_cache_answers_known_tokens_without_the_database_and_sees_revocation():
+    from uec.tokencache import TokenCache
+    users = {"t1": {"username": "a", "requester_role": "nwas"}}
+    calls = []
+    gate = threading.Event()
+    gate.set()
+
+    def lookup(token):
+        calls.append(token)
+        assert gate.wait(10)
+        return users.get(token)
+
+    cache = TokenCache(lookup, ttl_s=0.2)
+    assert cache.user("t1")["requester_role"] == "nwas" and cache.user("nope") is None
+    n = len(calls)
+    assert cache.user("t1") and len(calls) == n  # fresh: no look-up
+    gate.clear()  # the database freezes
+    time.sleep(0.25)
+    t0 = time.monotonic()
+    assert cache.user("t1")["username"] == "a" and time.monotonic() - t0 < 0.1  # stale entry answers at once
+    users.pop("t1")  # revoked meanwhile
+    gate.set()
+    deadline = time.monotonic() + 5
+    while cache.user("t1") is not None:
+        assert time.monotonic() < deadline, "a revoked token was never noticed"
+        time.sleep(0.05)

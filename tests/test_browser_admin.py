@@ -69,3 +69,29 @@ def test_commissioner_edits_opening_hours_and_the_next_answer_reflects_it(server
         page.goto(f"{server}/admin/services/wgh-utc")
         assert "commissioner1" in page.content()  # the change is in the service's audit history
         browser.close()
+
+
+def test_error_summary_takes_focus_and_links_each_field_by_its_label(server):
+    """NHS error summary: shown at the top, focused on load, a link per problem with the field's label."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_context(locale="en-GB", timezone_id="Europe/London").new_page()
+        page.goto(f"{server}/admin/login")
+        page.fill("#username", "commissioner1")
+        page.fill("#password", "a long enough password")
+        page.click("button[type=submit]")
+        page.goto(f"{server}/admin/services/wgh-utc/edit")
+        page.fill("#age_min", "nan")
+        page.fill("#opening_tue", "8am-8pm")
+        page.click("button[value=save]")
+        page.wait_for_load_state()
+        page.wait_for_function("document.activeElement && document.activeElement.classList.contains('nhsuk-error-summary')",
+                               timeout=5000)
+        links = page.eval_on_selector_all(".nhsuk-error-summary__list a", "els => els.map(e => [e.getAttribute('href'), e.textContent])")
+        assert ("#age_min", ) == tuple(h for h, _ in links if h == "#age_min")
+        texts = " ".join(t for _, t in links)
+        assert "Youngest age" in texts and "Tuesday opening times" in texts and "age_min" not in texts
+        page.click(".nhsuk-error-summary__list a[href='#opening_tue']")
+        assert page.evaluate("document.activeElement.id") == "opening_tue"
+        browser.close()

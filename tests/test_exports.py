@@ -129,7 +129,7 @@ def test_import_validates_every_row_and_applies_nothing_on_error(app, store):
     r = _upload(b, out.getvalue())
     html = r.get_data(as_text=True)
     assert r.status_code == 400
-    assert "row 4.type" in html and "row 6.opening.weekly.mon[0]" in html
+    assert "Row 4: Type" in html and "Row 6: Monday opening times" in html
     assert store.get(recs[0]["id"]).phone_public != "01000 000000"           # nothing partially applied
     assert store.directory_version() == v0
     # fixed, it applies in one go and is audited row by row

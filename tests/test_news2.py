@@ -173,6 +173,8 @@ def complete_with_no(complaint: str, age: float, sex: str, vitals: dict) -> Outc
         assert result.id not in answers, f"{result.id} asked twice"
         if result.type == "yes_no":
             answers[result.id] = "no"
+        elif result.type == "number" and result.vital:
+            answers[result.id] = "unknown"  # a caller-reported observation: not measured (vitals are given)
         elif result.type == "number":
             answers[result.id] = result.minimum if result.minimum is not None else 0
         else:

@@ -100,6 +100,8 @@ def _walk(care, complaint: str, age: float, sex: str, answers: dict[str, str], v
             value = answers[q["id"]]
         elif q["type"] == "yes_no":
             value = "no"
+        elif q["type"] == "number" and q.get("vital"):
+            value = "unknown"  # a caller-reported observation: not measured
         else:
             return None
         trail.append({"q": q["id"], "a": value, "t": q["text"]})

@@ -40,8 +40,9 @@ def test_docs_api_md_shapes_are_generated_from_the_document():
 
 
 def test_bounds_in_the_document_are_the_validators():
-    from uec import inputs
+    from uec import core, inputs
     doc = openapi.build(dispositions=["X"], complaints=["fall"])
     props = doc["components"]["schemas"]["TriageRequest"]["properties"]
-    assert props["complaint"]["maxLength"] == inputs.TEXT_LIMITS["complaint"]
+    assert props["complaint"]["maxLength"] == core.MAX_COMPLAINT_TEXT <= inputs.TEXT_LIMITS["complaint"]
+    assert props["complaints"]["maxItems"] == core.MAX_COMPLAINTS
     assert props["answers"]["maxProperties"] == inputs.MAX_ITEMS

@@ -129,9 +129,12 @@ def test_not_sure_never_lowers_urgency_below_no(call, pick):
 def test_every_answer_up_front_gives_the_same_outcome_as_one_at_a_time(call):
     chosen, age, sex, seed, share = call
     answers = Assignment(seed, share)
-    stepwise, _ = play(chosen, age, sex, answers)
+    stepwise, asked = play(chosen, age, sex, answers)
     comp = ENGINE.compiled(tuple(chosen))
-    everything = {q.id: answers[q.id] for q in comp.questions}
+    # Caller-reported observations (questions with `vital:`) are information like `vitals`: one
+    # given up front is used (NEWS2 scores every observation given) even where the stepwise call
+    # never needed to ask for it, so only those the stepwise call asked are sent.
+    everything = {q.id: answers[q.id] for q in comp.questions if not q.vital or q.id in asked}
     # plus answers to questions of other complaints and gated-out ones: they must be ignored
     if age >= 0.25:
         everything["gen_infant_fever"] = "yes"

@@ -5,6 +5,7 @@ raises CaseError naming the field."""
 from __future__ import annotations
 
 import math
+import operator
 import os
 import random
 from typing import Any
@@ -61,8 +62,12 @@ def _thresholds(cond: Condition) -> list[float]:
 # -- a reference evaluator: plain two-valued logic over a fully known case ---------------------------
 
 def _cmp(value: Any, cond: Condition) -> bool:
-    ops = {"gte": value.__ge__, "gt": value.__gt__, "lte": value.__le__, "lt": value.__lt__, "eq": value.__eq__}
-    ok = all(ops[k](cond[k]) is True for k in ops if k in cond)
+    # operator functions, not value.__lt__: int.__lt__(float) is NotImplemented (an int answer of 30
+    # against a 36.0 threshold would read as false)
+    ops = {"gte": operator.ge, "gt": operator.gt, "lte": operator.le, "lt": operator.lt, "eq": operator.eq}
+    if value == "unknown" and any(k in cond for k in ops):
+        return False  # a number answered "not measured" meets no threshold
+    ok = all(ops[k](value, cond[k]) is True for k in ops if k in cond)
     return ok and ("in" not in cond or value in cond["in"])
 
 
@@ -124,12 +129,18 @@ def askable(q, c: Complaint, age, sex, answers, vitals) -> bool:
 
 
 def close(c: Complaint, age, sex, assignment: dict, vitals, start: dict | None = None) -> dict:
-    """Answer every question that becomes askable, from `assignment`, until nothing changes."""
+    """Answer every question that becomes askable, from `assignment`, until nothing changes.
+
+    Caller-reported observations (questions with `vital:`) count only when in `start` (asked by the
+    engine, or given): like `vitals`, a reading the call never needed is not part of the case (NEWS2
+    would score it, but no rule asks for a reading only NEWS2 reads)."""
     answers = dict(start or {})
     changed = True
     while changed:
         changed = False
         for q in questions(c):
+            if q.vital and q.id not in answers:
+                continue
             if q.id not in answers and askable(q, c, age, sex, answers, vitals):
                 answers[q.id] = assignment[q.id]
                 changed = True
@@ -293,14 +304,14 @@ def test_each_single_yes_exhaustively(cid):
                                                       else q.options[-1].id)) for q in questions(c)}
     for age in _few(interesting_ages(c), 4):
         for sex in ([c.sex, "unknown"] if c.sex else ["female", "male", "unknown"]):
-            no_outcome, _ = play(c, age, sex, base, {})
-            assert no_outcome.disposition.urgency == oracle(c, age, sex, close(c, age, sex, base, {}), {})
+            no_outcome, asked = play(c, age, sex, base, {})
+            assert no_outcome.disposition.urgency == oracle(c, age, sex, close(c, age, sex, base, {}, asked), {})
             for q in questions(c):
                 if q.type != "yes_no":
                     continue
                 assignment = {**base, q.id: True}
-                yes_outcome, _ = play(c, age, sex, assignment, {})
-                expected = oracle(c, age, sex, close(c, age, sex, assignment, {}), {})
+                yes_outcome, asked = play(c, age, sex, assignment, {})
+                expected = oracle(c, age, sex, close(c, age, sex, assignment, {}, asked), {})
                 assert yes_outcome.disposition.urgency == expected, (
                     f"{cid} age {age} {sex}, yes to {q.id}: engine {yes_outcome.disposition.code}, "
                     f"brute force {list(RULES.dispositions)[expected]}")
@@ -363,12 +374,14 @@ def test_each_single_observation_exhaustively(cid):
     age = min(max(30.0, c.min_age or 0), c.max_age if c.max_age is not None else 130)
     base = {q.id: (False if q.type == "yes_no" else (number_values(c, q)[0] if q.type == "number"
                                                       else q.options[-1].id)) for q in questions(c)}
+    # the vital signs under test are given as vitals: observation questions are "not measured"
+    base.update({q.id: "unknown" for q in questions(c) if q.vital and q.type == "number"})
     plain, _ = play(c, age, sex, base, {})
     singles = [{name: v} for name, values in INTERESTING_VITALS.items() for v in values]
     singles += [{"consciousness": x} for x in ACVPU] + [{"on_oxygen": True}, {"on_oxygen": False}]
     for vitals in singles:
-        outcome, _ = play(c, age, sex, base, vitals)
-        expected = oracle(c, age, sex, close(c, age, sex, base, vitals), vitals)
+        outcome, asked = play(c, age, sex, base, vitals)
+        expected = oracle(c, age, sex, close(c, age, sex, base, vitals, asked), vitals)
         assert outcome.disposition.urgency == expected, (
             f"{cid} with {vitals}: engine {outcome.disposition.code}, brute force {list(RULES.dispositions)[expected]}")
         assert outcome.disposition.urgency <= plain.disposition.urgency, (cid, vitals)
@@ -403,7 +416,7 @@ def test_the_engine_agrees_with_brute_force_over_every_askable_question(patient)
     that applies (from the same answers), so no unasked question could have changed it."""
     c, age, sex, assignment, vitals = patient
     outcome, answers = play(c, age, sex, assignment, vitals)
-    full = close(c, age, sex, assignment, vitals)
+    full = close(c, age, sex, assignment, vitals, answers)
     assert set(answers) <= set(full)
     assert outcome.disposition.urgency == oracle(c, age, sex, full, vitals), (
         f"{c.id}: engine {outcome.disposition.code} after {sorted(answers)}; answering every "

@@ -13,7 +13,7 @@ vignettes:
     answers: {ap_cardiac: yes}            # the discriminators that are PRESENT, by question id
                                           # ('unknown' where the caller is not sure);
                                           # every number or choice question that is asked must be
-                                          # answered here (e.g. {fc_temp: 38.4, dz_kind: spinning})
+                                          # answered here (e.g. {ds_temperature: 38.4, dz_kind: spinning})
     vitals: {heart_rate: 112}             # optional, only the signs the vignette gives
     expect:
       class: ambulance                    # disposition class, or a list of acceptable classes

@@ -59,7 +59,8 @@ _live: "weakref.WeakSet[BatchWriter]" = weakref.WeakSet()
 @atexit.register
 def _flush_all_at_exit() -> None:  # a gunicorn worker exiting normally flushes what it queued
     for writer in list(_live):
-        writer.close(timeout=5.0)
+        if writer.stats()["waiting"]:
+            writer.close(timeout=3.0)
 
 
 class BatchWriter(Generic[T]):

@@ -118,6 +118,37 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """`uec import FILE --user NAME`: the same checked, all-or-nothing write path as the admin pages and API."""
+    from directory.model import ServiceError
+    from uec.core import UrgentCare
+    from uec.directory_service import Forbidden
+    from uec.permissions import User
+    care = UrgentCare(Settings.from_env())
+    care.initialise()
+    row = care.accounts.user(args.user)
+    if not row or not row["active"]:
+        print(f"error: user: no active user {args.user!r}; create one with 'uec create-user'", file=sys.stderr)
+        return 2
+    fmt = args.format or ("geojson" if args.file.suffix.lower() in (".geojson", ".json") else "csv")
+    try:
+        text = args.file.read_bytes().decode("utf-8-sig")
+        counts = care.directory.import_text(text, fmt, user=User.from_row(row), source=f"cli:{args.file.name}")
+    except Forbidden as exc:  # before OSError: a refusal is not a file problem
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: file: cannot read {args.file} as UTF-8 text ({exc.__class__.__name__})", file=sys.stderr)
+        return 2
+    except ServiceError as exc:
+        for k, v in exc.errors.items():
+            print(f"error: {k}: {v}", file=sys.stderr)
+        return 2
+    print(f"imported {counts['rows']} rows: {counts['created']} new, {counts['updated']} changed, "
+          f"{counts['unchanged']} unchanged")
+    return 0
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     """`uec rules check|test`: the rule set's own linter and tests (triage.cli)."""
     from triage.cli import main as rules_main
@@ -233,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--name", default="api")
     t.add_argument("--days", type=float, default=None, help="lifetime in days (default UEC_TOKEN_DAYS, 90)")
     t.set_defaults(func=cmd_create_token)
+    im = sub.add_parser("import", help="import services from a CSV or GeoJSON file, all rows or none")
+    im.add_argument("file", type=Path)
+    im.add_argument("--user", required=True, help="the account the change is made as (its role and areas apply)")
+    im.add_argument("--format", choices=["csv", "geojson"], default=None, help="default: from the file name")
+    im.set_defaults(func=cmd_import)
     rv = sub.add_parser("revoke-token", help="revoke an API token (--id N) or all of a user's (--user NAME)")
     rv.add_argument("--id", type=int, default=None)
     rv.add_argument("--user", default=None)

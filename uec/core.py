@@ -16,6 +16,7 @@ from directory.store import Store
 from geodata import Geo, Location, LocationError, PostcodeError
 from triage import Case, CaseError, Engine, Outcome, load_rules, match_complaints, tied
 from uec.config import Settings
+from uec.directory_service import DirectoryService
 from uec.intelligence.outcomes import outcome_log
 from uec.inputs import (InputError, check_unknown, parse_age, parse_at, parse_limit, parse_sex,
                         require_object)
@@ -42,6 +43,7 @@ class Snapshot:
     fields: Any  # geodata.routing.TravelFields
     built_at: float
     service_targets: tuple[tuple[str, tuple[int, ...]], ...] = ()  # service id -> its targets' indices in fields
+    quarantined: tuple[Any, ...] = ()  # directory.store.Quarantined: records left out of routing, with reasons
 
 
 class UrgentCare:
@@ -56,14 +58,19 @@ class UrgentCare:
         self.rules = load_rules(rules_dir)
         self.engine = Engine(self.rules)
         self.base_rankings = Rankings.load()
+        self.directory = DirectoryService(self.store, geo=self.geo, base_rankings=self.base_rankings)
         self._init_background()
         self.recorder = outcome_log(self)
 
     # -- directory snapshot ---------------------------------------------------------------
     def initialise(self) -> int:
         """Migrate the accounts and the directory (loading the bundled LSC data into an empty one)."""
+        from directory import scenarios as sc
         self.accounts.migrate()
-        return self.store.initialise()
+        added = self.store.initialise()
+        # the bundled scenarios are seeded once here, at start-up, never by a page read
+        self.store.seed_scenarios([(x.name, x.spec()) for x in sc.load_file(dispositions=self.rules.dispositions)])
+        return added
 
     def _init_background(self) -> None:
         """Per-process background machinery: the snapshot poller, the gap-log writer, their engines."""
@@ -134,7 +141,8 @@ class UrgentCare:
     def _build(self, version: int, store: Store | None = None) -> Snapshot:
         from geodata.routing import TravelFields
         store = store or self.read_store
-        services = tuple(store.services())
+        usable, quarantined = store.services_and_quarantine()  # a bad record is left out, never fatal
+        services = tuple(usable)
         targets, mobile = {}, set()
         for s in services:
             if s.mobile:
@@ -151,7 +159,7 @@ class UrgentCare:
             (s.id, tuple(fields.index_of(f"{s.id}#base{i}") for i in range(len(s.mobile_bases)))
              if s.mobile else (fields.index_of(s.id),)) for s in services)
         return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
-                        service_targets)
+                        service_targets, tuple(quarantined))
 
     def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
         """Road travel to every service from one gathered read of the fields (a mobile team: its quickest base)."""

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 MAX_DEPTH = 8              # {"answers": {"q": [..]}} is 3 deep; nothing legitimate comes near 8
 MAX_ITEMS = 500            # keys or list items in one object or list
 MAX_TEXT = 200             # characters in any string not listed in TEXT_LIMITS
-TEXT_LIMITS = {"complaint": 1000}  # the caller's words, in brief
+TEXT_LIMITS = {"complaint": 1000, "complaints": 1000}  # the caller's words, in brief (each, for a list)
 MAX_SAFE_INT = 2 ** 53     # beyond this a JSON number loses precision in most clients
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099  # `at` outside these is a typing slip, not a call
 
@@ -56,9 +56,12 @@ def bounds_errors(body: Any, *, path: str = "") -> dict[str, str]:
                     break
                 stack.append((f"{where}.{key}" if where else str(key), child, depth + 1))
         elif isinstance(value, str):
-            limit = TEXT_LIMITS.get(where, MAX_TEXT)
+            top, _, rest = where.partition(".")
+            listed = rest.isdigit()  # an item of a top-level list ("complaints.0") keeps its list's limit
+            limit = TEXT_LIMITS.get(where) or (TEXT_LIMITS.get(top) if listed else None) or MAX_TEXT
             if len(value) > limit:
-                errors[field] = f"is too long ({len(value)} characters): at most {limit}"
+                errors[top if listed and top in TEXT_LIMITS else field] = (
+                    f"is too long ({len(value)} characters): at most {limit}")
         elif isinstance(value, bool) or value is None:
             continue
         elif isinstance(value, int):

@@ -1,6 +1,7 @@
 """Keeps a process's routing snapshot current from a daemon thread; requests only read the current one."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -8,6 +9,13 @@ import time
 from typing import Callable, Generic, Protocol, TypeVar
 
 log = logging.getLogger("uec.refresh")
+_exiting = False
+
+
+@atexit.register
+def _quiet_at_exit() -> None:  # pollers of databases already gone must not write after the process's last words
+    global _exiting
+    _exiting = True
 
 
 class Versioned(Protocol):
@@ -102,7 +110,7 @@ class Refresher(Generic[S]):
             if raise_errors:
                 raise
             now = time.monotonic()
-            if now - self._last_warn >= self.warn_every_s:
+            if now - self._last_warn >= self.warn_every_s and not _exiting:
                 self._last_warn = now
                 log.warning("%s refresh failed (%s); still answering from directory version %s",
                             self.name, self.last_error, getattr(self.current, "version", None))

@@ -6,18 +6,20 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   url_for)
 from rapidfuzz import fuzz, process
+from sqlalchemy.exc import DBAPIError
 
 from directory import exports
 from directory import scenarios as sc
+from uec.directory_service import Forbidden
 from directory.model import CAPACITY, REFERRAL_ROLES, SERVICE_TYPES, Service, ServiceError, utcnow
 from directory.opening import DAYS, LONDON, OpeningError, OpeningTimes, format_session, is_bank_holiday, next_bank_holiday
-from directory.rankings import RankingError, validate_types
 from accounts import ROLES, AccountError
-from directory.store import ConflictError, NotFound
+from directory.store import ConflictError, NotFound, Quarantined
 from web import auth
-from web.admin_api import import_text, validate_service
+from web.admin_errors import error_summary
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -32,18 +34,59 @@ def _store():
     return _care().store
 
 
+def _directory():
+    return _care().directory
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden):
+    from werkzeug.exceptions import Forbidden as HTTPForbidden
+    return current_app.handle_http_exception(HTTPForbidden(description=str(exc)))
+
+
+@bp.errorhandler(DBAPIError)
+def _database_down(exc: DBAPIError):
+    """The database is unreachable: say so and what to do, never a bare 500 (routing goes on from its snapshot)."""
+    current_app.logger.error("admin: database unavailable: %s", exc.__class__.__name__)
+    message = ("The directory database cannot be reached, so this page could not be read and nothing was changed. "
+               "Call routing carries on from the last loaded directory. Wait a minute and try again; if it goes on, "
+               "tell the service's operators (the database server may be down, or DATABASE_URL may be wrong).")
+    if request.accept_mimetypes.best == "application/json":
+        resp = jsonify({"error": "database unavailable", "message": message})
+    else:
+        resp = current_app.response_class(render_template("admin/unavailable.html", message=message),
+                                          mimetype="text/html")
+    resp.status_code = 503
+    resp.headers["Retry-After"] = "60"
+    return resp
+
+
 @bp.app_context_processor
 def _globals():
-    return {"admin_user": auth.current_user() if request.path.startswith("/admin") else None,
-            "SERVICE_TYPES": SERVICE_TYPES, "auth": auth}
+    try:
+        user = auth.current_user() if request.path.startswith("/admin") else None
+    except DBAPIError:  # the 503 page itself must still render
+        user = None
+    return {"admin_user": user, "SERVICE_TYPES": SERVICE_TYPES, "auth": auth, "error_summary": error_summary}
 
 
 def _get(service_id: str) -> Service:
     try:
-        return _store().get(service_id)
+        return _directory().get(service_id)
     except NotFound:
-        from flask import abort
         abort(404, description=f"There is no service {service_id!r}. Go back to the directory list.")
+    except Quarantined as q:
+        abort(409, description=f"{q.name} is quarantined: it is left out of routing until it is repaired. "
+                               f"Open /admin/services/{service_id}/edit to fix: "
+                               + "; ".join(f"{k}: {v}" for k, v in q.reasons.items()))
+
+
+def _quarantined(service_id: str) -> Quarantined:
+    try:
+        _store().get(service_id)
+    except Quarantined as q:
+        return q
+    abort(404)
 
 
 # -- sign-in ---------------------------------------------------------------------------------
@@ -53,7 +96,9 @@ def login():
     if request.method == "POST":
         user = auth.sign_in(request.form.get("username", "").strip(), request.form.get("password", ""))
         if user:
-            return redirect(auth.safe_next(request.args.get("next")))
+            target = request.args.get("next") or ""
+            ok = len(target) <= 2000 and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+            return redirect(auth.safe_next(target if ok else None))
         error = ("The username or password is not right, or the account is locked for a few minutes after "
                  "repeated failures. Check them and try again later.")
     return render_template("admin/login.html", error=error), (401 if error else 200)
@@ -90,8 +135,9 @@ def fuzzy_search(services: list[Service], query: str, *, limit: int = 50) -> lis
 @auth.login_required
 def index():
     q = request.args.get("q", "")
-    services = fuzzy_search(_store().services(), q)
-    return render_template("admin/index.html", services=services, q=q, today=_today())
+    usable, quarantined = _store().services_and_quarantine()
+    services = fuzzy_search(usable, q)
+    return render_template("admin/index.html", services=services, q=q, today=_today(), quarantined=quarantined)
 
 
 def _today() -> date:
@@ -246,6 +292,12 @@ def _form_page(template: str, *, form: Mapping[str, Any], errors: Mapping[str, s
 @bp.get("/services/<service_id>")
 @auth.login_required
 def service(service_id: str):
+    try:
+        _store().get(service_id)
+    except Quarantined:
+        return redirect(url_for("admin.edit_service", service_id=service_id))
+    except NotFound:
+        pass
     s = _get(service_id)
     user = auth.current_user()
     cap, age = s.capacity.effective(utcnow())
@@ -259,43 +311,25 @@ def service(service_id: str):
 @auth.login_required
 def new_service():
     user = auth.current_user()
-    auth.require(user.role in ("commissioner", "administrator"), "create services")
+    auth.require(auth.can_import(user), "create services")
     blank = {"type": "urgent_treatment_centre", "sex": "any", "age_min": "0", "last_arrival_minutes": "30",
              "verify_interval_days": "90", "referral_routes": list(REFERRAL_ROLES), "accepts": [],
              **opening_to_form(OpeningTimes.from_dict({"weekly": {"daily": ["08:00-20:00"]}}))}
     if request.method == "GET":
         return _form_page("admin/edit.html", form=blank, errors={}, service=None, data=None, creating=True)
     data, errors = form_to_data(request.form, {"verified_on": _today().isoformat()})
-    svc = _validated(data, errors, current=None)
-    if svc is not None and request.form.get("action") != "preview":
-        auth.require(auth.can_create_at(user, svc.lat, svc.lon), "create a service outside your areas")
-        try:
-            created = _store().create(svc.to_dict(), user=user.username)
+    confirm = bool(request.form.get("confirm_outside_lsc"))
+    try:
+        if request.form.get("action") == "preview" or errors:
+            _directory().validate(data, confirm_outside_lsc=confirm)
+        else:
+            created = _directory().create(data, user=user, confirm_outside_lsc=confirm)
             flash(f"Created {created.name}.")
             return redirect(url_for("admin.service", service_id=created.id))
-        except ServiceError as exc:
-            errors.update(exc.errors)
-    return _form_page("admin/edit.html", form=request.form, errors=errors, service=None, data=data, creating=True,
-                      status=400 if errors else 200)
-
-
-def _validated(data: Mapping[str, Any], errors: dict[str, str], *, current: Service | None) -> Service | None:
-    """Run every check (so the user sees all problems at once); the Service only if there are none."""
-    try:
-        svc = validate_service(data, current=current, confirm_outside_lsc=bool(request.form.get("confirm_outside_lsc")))
     except ServiceError as exc:
         errors.update({k: v for k, v in exc.errors.items() if k not in errors})
-        return None
-    return None if errors else svc
-
-
-def _save(s: Service, data: Mapping[str, Any], *, version: int, action: str = "update",
-          confirm_outside_lsc: bool = False):
-    """Validate and save against `version`; (redirect, None) or (None, field errors) or the conflict page."""
-    user = auth.current_user()
-    svc = validate_service(data, current=s, confirm_outside_lsc=confirm_outside_lsc)
-    auth.require(auth.can_create_at(user, svc.lat, svc.lon), "move a service outside your areas")
-    return _store().update(s.id, svc.to_dict(), expected_version=version, user=user.username, action=action)
+    return _form_page("admin/edit.html", form=request.form, errors=errors, service=None, data=data, creating=True,
+                      status=400 if errors else 200)
 
 
 def _conflict(s_id: str, exc: ConflictError, endpoint: str, mine: Mapping[str, Any]):
@@ -311,69 +345,87 @@ def _conflict(s_id: str, exc: ConflictError, endpoint: str, mine: Mapping[str, A
                            current_version=exc.current.version, last=last[0] if last else None), 409
 
 
+def raw_to_form(data: Any) -> dict[str, Any]:
+    """A quarantined record's stored fields as form values, so an editor can see and repair them."""
+    data = data if isinstance(data, Mapping) else {}
+    f: dict[str, Any] = {k: ("" if v is None else str(v)[:5000]) for k, v in data.items()
+                         if not isinstance(v, (dict, list))}
+    f["referral_routes"] = [r for r in (data.get("referral_routes") or []) if isinstance(r, str)] \
+        if isinstance(data.get("referral_routes"), list) else list(REFERRAL_ROLES)
+    f["accepts"] = [a for a in data.get("accepts") or [] if isinstance(a, str)] if isinstance(data.get("accepts"), list) else []
+    catchment = data.get("catchment") if isinstance(data.get("catchment"), Mapping) else {}
+    f["catchment_lads"] = " ".join(x for x in catchment.get("lads") or [] if isinstance(x, str))
+    f["referral_only"] = "1" if data.get("referral_only") is True else ""
+    try:
+        f.update(opening_to_form(OpeningTimes.from_dict(data.get("opening"))))
+    except Exception:
+        f.update(opening_to_form(OpeningTimes(always=False)))
+    return f
+
+
 @bp.route("/services/<service_id>/edit", methods=["GET", "POST"])
 @auth.login_required
 def edit_service(service_id: str):
-    s = _get(service_id)
     user = auth.current_user()
-    auth.require(auth.can_edit_service(user, s), f"edit {s.name}")
-    if request.method == "GET":
-        form = service_to_form(s)
-        if _care().geo.areas.area_of(s.lat, s.lon) is None:
-            form["confirm_outside_lsc"] = "1"
-        return _form_page("admin/edit.html", form=form, errors={}, service=s, creating=False)
-    data, errors = form_to_data(request.form, s.to_dict())
-    data["id"] = s.id
     try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        errors["version"] = "the form lost its version number; reload the page and edit again"
-        version = -1
-    svc = _validated(data, errors, current=s)
-    if svc is not None and request.form.get("action") != "preview":
-        try:
-            new = _save(s, data, version=version, confirm_outside_lsc=bool(request.form.get("confirm_outside_lsc")))
+        s = _directory().editable(service_id, user, f"edit {service_id}")
+        quarantine = None
+    except NotFound:
+        abort(404, description=f"There is no service {service_id!r}. Go back to the directory list.")
+    if s is None:  # a quarantined record: edited from what is stored, its problems shown as errors
+        quarantine = _quarantined(service_id)
+    if request.method == "GET":
+        if s is not None:
+            form = service_to_form(s)
+            if _care().geo.areas.area_of(s.lat, s.lon) is None:
+                form["confirm_outside_lsc"] = "1"
+        else:
+            form = raw_to_form(quarantine.data) | {"version": quarantine.version}
+        return _form_page("admin/edit.html", form=form, errors=quarantine.reasons if quarantine else {}, service=s,
+                          creating=False, quarantine=quarantine, service_id=service_id)
+    base = s.to_dict() if s is not None else (dict(quarantine.data) if isinstance(quarantine.data, Mapping) else {})
+    data, errors = form_to_data(request.form, base)
+    data["id"] = service_id
+    confirm = bool(request.form.get("confirm_outside_lsc"))
+    try:
+        if request.form.get("action") == "preview" or errors:
+            _directory().validate(data, current=s, confirm_outside_lsc=confirm)
+        else:
+            new = _directory().update(service_id, data, user=user, expected_version=request.form.get("version"),
+                                      confirm_outside_lsc=confirm)
             flash(f"Saved {new.name} (version {new.version}).")
-            return redirect(url_for("admin.service", service_id=s.id))
-        except ServiceError as exc:
-            errors.update(exc.errors)
-        except ConflictError as exc:
-            return _conflict(s.id, exc, "admin.edit_service", data)
+            return redirect(url_for("admin.service", service_id=service_id))
+    except ServiceError as exc:
+        errors.update({k: v for k, v in exc.errors.items() if k not in errors})
+    except ConflictError as exc:
+        return _conflict(service_id, exc, "admin.edit_service", data)
     return _form_page("admin/edit.html", form=request.form, errors=errors, service=s, data=data, creating=False,
-                      status=400 if errors else 200)
+                      status=400 if errors else 200, quarantine=quarantine, service_id=service_id)
 
 
 @bp.route("/services/<service_id>/close", methods=["GET", "POST"])
 @auth.login_required
 def close_service(service_id: str):
     s = _get(service_id)
-    auth.require(auth.can_edit_service(auth.current_user(), s), f"close {s.name}")
+    user = auth.current_user()
+    auth.require(auth.can_edit_service(user, s), f"close {s.name}")
     form: Mapping[str, Any] = {"version": s.version, "closed_from": _today().isoformat(), "closed_reason": "",
                                "closed_until": ""}
     errors: dict[str, str] = {}
     if request.method == "POST":
         form = request.form
-        data = s.to_dict() | {"status": "temporarily_closed", "closed_reason": form.get("closed_reason", "").strip(),
-                              "closed_from": form.get("closed_from") or None, "closed_until": form.get("closed_until") or None}
-        if not form.get("closed_until"):
-            errors["closed_until"] = "give the date it is expected to reopen (you can reopen it earlier)"
         try:
-            version = int(form.get("version", ""))
-        except ValueError:
-            version = -1
-        try:
-            validate_service(data, current=s, confirm_outside_lsc=True)
+            _directory().close(s.id, user=user, expected_version=form.get("version"),
+                               reason=form.get("closed_reason", ""), closed_from=form.get("closed_from"),
+                               closed_until=form.get("closed_until"))
+            flash(f"{s.name} is temporarily closed.")
+            return redirect(url_for("admin.service", service_id=s.id))
         except ServiceError as exc:
-            errors.update({k: v for k, v in exc.errors.items() if k not in errors})
-        if not errors:
-            try:
-                _save(s, data, version=version, action="close", confirm_outside_lsc=True)
-                flash(f"{s.name} is temporarily closed.")
-                return redirect(url_for("admin.service", service_id=s.id))
-            except ServiceError as exc:
-                errors.update(exc.errors)
-            except ConflictError as exc:
-                return _conflict(s.id, exc, "admin.close_service", data)
+            errors = exc.errors
+        except ConflictError as exc:
+            data = s.to_dict() | {"status": "temporarily_closed", "closed_reason": form.get("closed_reason"),
+                                  "closed_from": form.get("closed_from"), "closed_until": form.get("closed_until")}
+            return _conflict(s.id, exc, "admin.close_service", data)
     return render_template("admin/close.html", s=s, form=form, errors=errors), (400 if errors else 200)
 
 
@@ -381,40 +433,50 @@ def close_service(service_id: str):
 @auth.login_required
 def reopen_service(service_id: str):
     s = _get(service_id)
-    auth.require(auth.can_edit_service(auth.current_user(), s), f"reopen {s.name}")
-    data = s.to_dict() | {"status": "active", "closed_reason": None, "closed_from": None, "closed_until": None}
     try:
-        _save(s, data, version=int(request.form.get("version", "-1")), action="reopen", confirm_outside_lsc=True)
+        _directory().reopen(s.id, user=auth.current_user(), expected_version=request.form.get("version"))
     except ConflictError as exc:
+        data = s.to_dict() | {"status": "active", "closed_reason": None, "closed_from": None, "closed_until": None}
         return _conflict(s.id, exc, "admin.reopen_service", data)
+    except ServiceError as exc:
+        flash(f"{s.name} was not reopened: {exc}", "error")
+        return redirect(url_for("admin.service", service_id=s.id)), 303
     flash(f"{s.name} is open again.")
     return redirect(url_for("admin.service", service_id=s.id))
+
+
+def _back(default: str) -> str:
+    """Where to go after a form: a same-site /admin path from 'back', checked BEFORE anything is saved."""
+    target = request.form.get("back") or ""
+    if not target or len(target) > 2000 or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
+    return auth.safe_next(target)
 
 
 @bp.post("/services/<service_id>/verify")
 @auth.login_required
 def verify_service(service_id: str):
     s = _get(service_id)
-    auth.require(auth.can_edit_service(auth.current_user(), s), f"confirm {s.name}")
-    _store().confirm_verified(s.id, user=auth.current_user().username)
+    back = _back(url_for("admin.verification"))
+    _directory().confirm_verified(s.id, user=auth.current_user())
     flash(f"Recorded that {s.name} is still correct.")
-    return redirect(auth.safe_next(request.form.get("back")) if request.form.get("back") else url_for("admin.verification"))
+    return redirect(back)
 
 
 @bp.route("/services/<service_id>/capacity", methods=["POST"])
 @auth.login_required
 def set_capacity(service_id: str):
     s = _get(service_id)
-    auth.require(auth.can_set_capacity(auth.current_user(), s), f"set the capacity of {s.name}")
+    back = _back(url_for("admin.capacity"))  # a bad redirect target is refused before the change is saved
+    status = request.form.get("status", "")
     try:
-        minutes = int(request.form.get("reset_minutes") or 240)
-        _store().set_capacity(s.id, request.form.get("status", ""), user=auth.current_user().username,
-                              reset_minutes=minutes)
-        flash(f"{s.name}: capacity {request.form.get('status')} (resets to green after {minutes} minutes).")
-    except (ServiceError, ValueError) as exc:
+        new = _directory().set_capacity(s.id, status, user=auth.current_user(),
+                                        reset_minutes=request.form.get("reset_minutes") or 240)
+        flash(f"{s.name}: capacity {status} (resets to green after {new.capacity.reset_minutes} minutes).")
+    except ServiceError as exc:
         flash(f"Capacity not changed: {exc}", "error")
         return redirect(url_for("admin.capacity")), 303
-    return redirect(auth.safe_next(request.form.get("back")) if request.form.get("back") else url_for("admin.capacity"))
+    return redirect(back)
 
 
 @bp.get("/capacity")
@@ -494,19 +556,13 @@ def rankings():
     key = request.values.get("key") or keys[0]
     errors: dict[str, str] = {}
     if request.method == "POST":
-        auth.require(auth.can_rank(user, area), f"rank services for {area or 'that area'}")
-        if key not in keys:
-            errors["key"] = "choose a disposition class or code"
         types = [] if request.form.get("action") == "clear" else [t for t in (request.form.get(f"rank{i}") for i in range(1, 11)) if t]
         try:
-            if types:
-                validate_types(types)
-        except RankingError as exc:
-            errors["types"] = str(exc).split(": ", 1)[1]
-        if not errors:
-            _store().set_ranking(area, key, types, user=user.username)
+            _directory().set_ranking(area, key, types, user=user, keys=keys)
             flash(f"Ranking for {key} in {area} {'cleared: the regional default applies' if not types else 'saved'}.")
             return redirect(url_for("admin.rankings", area=area, key=key))
+        except ServiceError as exc:
+            errors = exc.errors
     base = _care().base_rankings
     cls_of = {code: d.cls for code, d in disp.items()}
     regional = base.regional.get(key) or (base.applied(key, cls_of[key], []).types if key in cls_of else ())
@@ -584,16 +640,10 @@ def gaps_svg():
 
 
 # -- scenarios ----------------------------------------------------------------------------------------
-def _seed_scenarios() -> None:
-    disp = _care().rules.dispositions
-    _store().seed_scenarios([(x.name, x.spec()) for x in sc.load_file(dispositions=disp)])
-
-
 @bp.route("/scenarios", methods=["GET", "POST"])
 @auth.login_required
 def scenarios():
     user = auth.current_user()
-    _seed_scenarios()
     errors: dict[str, str] = {}
     form: Mapping[str, Any] = {}
     if request.method == "POST":
@@ -620,7 +670,6 @@ def scenarios():
 @bp.post("/scenarios/run")
 @auth.login_required
 def run_scenarios():
-    _seed_scenarios()
     items, bad = sc.from_store(_store().scenarios(), dispositions=_care().rules.dispositions)
     error = None
     try:
@@ -670,7 +719,7 @@ def import_page():
                 fmt = "geojson" if upload.filename.lower().endswith((".geojson", ".json")) else "csv"
             try:
                 text = upload.read().decode("utf-8-sig")
-                counts = import_text(text, fmt, user=user, source=f"upload:{upload.filename}")
+                counts = _directory().import_text(text, fmt, user=user, source=f"upload:{upload.filename[:200]}")
                 flash(f"Imported {counts['rows']} rows: {counts['created']} new, {counts['updated']} changed, "
                       f"{counts['unchanged']} unchanged.")
             except UnicodeDecodeError:

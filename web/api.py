@@ -40,11 +40,26 @@ def _body():
     return data
 
 
+def _token_cache():
+    """One per app: route and triage look up a known token without waiting on the database."""
+    cache = current_app.extensions.get("uec_token_cache")
+    if cache is None:
+        from uec.tokencache import TokenCache
+        ttl = float(os.environ.get("UEC_TOKEN_CACHE_SECONDS", "10"))
+        cache = current_app.extensions["uec_token_cache"] = TokenCache(_care().accounts.user_for_token, ttl_s=ttl)
+    return cache
+
+
+def token_user(token: str) -> dict | None:
+    """The user of a bearer token, from a short-lived cache refreshed in the background."""
+    return _token_cache().user(token)
+
+
 def _caller() -> dict | None:
     """The API key's user, if one is presented."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        return _care().accounts.user_for_token(auth[7:].strip())
+        return token_user(auth[7:].strip())
     return None
 
 
@@ -97,11 +112,14 @@ def dispositions():
 
 @bp.get("/health")
 def health():
+    """Whether routing is answering, from which directory version, and which records it leaves out and why."""
     care = _care()
     snap = care.snapshot()
-    return jsonify({"status": "ok", "directory_version": snap.version, "services": len(snap.services),
-                    "worker_pid": os.getpid(), "snapshot_age_s": round(time.time() - snap.built_at, 1),
-                    "snapshot": care.snapshot_status()})
+    quarantined = [q.as_dict() for q in getattr(snap, "quarantined", ())]
+    return jsonify({"status": "degraded" if quarantined else "ok", "directory_version": snap.version,
+                    "services": len(snap.services), "worker_pid": os.getpid(),
+                    "snapshot_age_s": round(time.time() - snap.built_at, 1), "snapshot": care.snapshot_status(),
+                    "quarantined": quarantined})
 
 
 @bp.get("/services")

@@ -6,6 +6,7 @@ from typing import Any
 from directory.model import REQUESTER_ROLES, SERVICE_TYPES
 from geodata.postcodes import GB_BOUNDS
 from triage.engine import CONSCIOUSNESS, VITAL_LIMITS
+from uec.core import MAX_COMPLAINT_TEXT, MAX_COMPLAINTS
 from uec.inputs import EARLIEST_YEAR, LATEST_YEAR, MAX_ITEMS, MAX_TEXT, TEXT_LIMITS
 
 REF = "#/components/schemas/"
@@ -73,13 +74,19 @@ def _schemas(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any
                           "description": "who is asking; anonymous callers may claim public or nhs111 only "
                                          "(others need a bearer token whose user has that role)"},
         "TriageRequest": {
-            "type": "object", "required": ["age", "sex", "complaint"], "additionalProperties": False,
+            "type": "object", "required": ["age", "sex"], "additionalProperties": False,
+            "anyOf": [{"required": ["complaint"]}, {"required": ["complaints"]}],
             "properties": {
                 "age": {"type": "number", "minimum": 0, "maximum": 130, "description": "years; 0.5 = six months"},
                 "sex": {"type": "string", "enum": ["female", "male", "unknown"]},
-                "complaint": {"type": "string", "minLength": 1, "maxLength": TEXT_LIMITS["complaint"],
+                "complaint": {"type": "string", "minLength": 1, "maxLength": MAX_COMPLAINT_TEXT,
                               "pattern": r"\S", "examples": complaints[:3] + ["fell over cant get up"],
                               "description": "a complaint id (GET /api/v1/complaints) or the caller's words"},
+                "complaints": {"type": "array", "minItems": 1, "maxItems": MAX_COMPLAINTS,
+                               "items": {"type": "string", "minLength": 1, "maxLength": MAX_COMPLAINT_TEXT,
+                                         "pattern": r"\S"},
+                               "description": "several complaints in one call: ids or the caller's words; "
+                                              "their questions are asked once each, the most urgent outcome wins"},
                 "answers": {"type": "object", "maxProperties": MAX_ITEMS,
                             "additionalProperties": {"anyOf": [{"type": "boolean"}, number, text]},
                             "description": "question id to answer: true/false, a number or an option id"},
@@ -134,7 +141,7 @@ def _schemas(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any
                 "travel_minutes": nullable(number), "distance_km": nullable(number),
                 "travel_direction": {"type": "string", "enum": ["caller_to_service", "team_to_caller", "phone"]},
                 "open_now": {"type": "boolean"}, "open_until": nullable({"type": "string"}),
-                "opens_at": nullable({"type": "string"}), "rank": {"type": "integer"},
+                "opens_at": nullable({"type": "string"}), "rank": nullable({"type": "integer"}),
                 "capacity": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string"},
                     "set_by": nullable({"type": "string",
@@ -273,7 +280,8 @@ def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
                     {"name": "type", "in": "query", "required": True,
                      "schema": {"type": "string", "enum": list(SERVICE_TYPES)}},
                     {"name": "at", "in": "query", "required": False,
-                     "schema": {"type": "string", "format": "date-time"}}],
+                     "description": "ISO 8601; empty or left out: now",
+                     "schema": {"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}]}}],
                 "responses": {"200": _json({"type": "object", "required": ["type", "at", "services"]},
                                            "coverage shares overall and per place"),
                               **_errors(400, 429, 503)},

@@ -21,13 +21,13 @@ def client_key() -> str:
     one behind a trusted proxy: see UEC_PROXY_FIX)."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer ") and len(auth) < 600:
-        from web.auth import api_user
+        from web.api import token_user  # cached: a known token is not looked up on the request path
         try:
-            user = api_user()
+            user = token_user(auth[7:].strip())
         except Exception:  # accounts unreadable: count by address
             user = None
         if user is not None:
-            return "user:" + hashlib.sha256(user.username.encode()).hexdigest()[:32]
+            return "user:" + hashlib.sha256(str(user["username"]).encode()).hexdigest()[:32]
     return "addr:" + (request.remote_addr or "unknown")
 
 
