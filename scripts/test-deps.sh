@@ -16,7 +16,7 @@ if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null
 fi
-/usr/sbin/haproxy -v | head -1
+/usr/sbin/haproxy -v | sed -n 1p  # not head: it closes the pipe early, and pipefail turns SIGPIPE into exit 141
 
 # Redis for the rate-limit test that shares counters between two app instances (UEC_RATELIMIT_STORAGE).
 if [ ! -x /usr/bin/redis-server ]; then
