@@ -38,7 +38,7 @@ class _Inline:
 
 
 def batch_writer(write: Callable[[list], None], *, name: str, max_queue: int = 20_000,
-                 flush_ms: float = 250.0) -> Writer:
+                 flush_ms: float = 1000.0) -> Writer:
     """A bounded queue + thread that hands `write` batches off the request path."""
     try:
         from uec.background import BatchWriter
