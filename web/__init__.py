@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from uec.config import Settings
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     # Every template is HTML: escape everywhere, including inside the NHS.UK component macros
     # (`.jinja` files, which Flask would otherwise render unescaped: reflected XSS).
     app.jinja_options = {**app.jinja_options, "autoescape": True}
+    app.session_interface = _CookieSessions()
     care = care or UrgentCare(settings)
     care.initialise()
     app.extensions["uec"] = care
@@ -80,6 +82,16 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
     from web import ratelimit
     ratelimit.init_app(app, settings)  # last: it limits every endpoint registered above
     return app
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, but a request without the cookie (every dispatch API call) gets
+    its empty session without first building the cookie signer, which Flask does on every request."""
+
+    def open_session(self, app, request):
+        if self.get_cookie_name(app) not in request.cookies and app.secret_key:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _secret_from_file(var_dir: Path) -> str:

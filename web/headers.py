@@ -11,6 +11,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+ALWAYS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+          ("Referrer-Policy", "same-origin"), ("Permissions-Policy", PERMISSIONS),
+          ("Cross-Origin-Opener-Policy", "same-origin"))  # unless the view set its own
 NO_STORE_PREFIXES = ("/admin", "/api/")  # the admin, and API answers about patients
 # The call-handler pages under "/" carry a patient's details once posted: never stored either.
 
@@ -24,12 +27,10 @@ def init_app(app: Flask, *, proxy_hops: int, hsts_seconds: int) -> None:
     @app.after_request
     def _security_headers(resp):
         h = resp.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", PERMISSIONS)
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        present = {k.lower() for k in h.keys()}  # one pass, not a scan per header (every answer pays this)
+        for name, value in ALWAYS:
+            if name.lower() not in present:
+                h.add(name, value)
         if not request.path.startswith("/static/"):
             if request.method != "GET" or request.path.startswith(NO_STORE_PREFIXES) or request.path == "/":
                 h["Cache-Control"] = "no-store"
