@@ -119,6 +119,7 @@ def search(services: Sequence[Service], need: Need, origin: Origin, at: datetime
     chosen = _apply_limits(candidates, excluded, limit=options.limit, per_type=ctx.ranking.per_type)
     if need.cls == "ambulance":
         _keep_conveyance(chosen, candidates, excluded, limit=options.limit)
+    chosen = [c.build() for c in chosen]
     result = SearchResult(chosen, excluded, gaps, ctx.ranking)
     if not chosen:
         _escalate(result, services, ctx, travel)
@@ -138,10 +139,10 @@ def _context(need: Need, origin: Origin, at: datetime, rankings: Rankings, patie
 
 
 def _assess(services: Sequence[Service], ctx: _Context, travel: Mapping[str, TravelLike]
-            ) -> tuple[list[tuple[tuple, dict[str, Any]]], list[dict[str, Any]], list[tuple[str, str, str]]]:
+            ) -> tuple[list[tuple[tuple, "_Candidate"]], list[dict[str, Any]], list[tuple[str, str, str]]]:
     """Judge every service that serves the need: fitting ones become sortable candidates, the rest are
     excluded with every reason, and those that failed exactly one rule are gaps."""
-    candidates: list[tuple[tuple, dict[str, Any]]] = []
+    candidates: list[tuple[tuple, "_Candidate"]] = []
     excluded: list[dict[str, Any]] = []
     gaps: list[tuple[str, str, str]] = []
     for s in services:
@@ -162,10 +163,28 @@ def _assess(services: Sequence[Service], ctx: _Context, travel: Mapping[str, Tra
                 gaps.append((s.id, fails[0].rule, fails[0].text))
             continue
         cap, cap_age = s.capacity.effective(ctx.at, stale_after=ctx.options.capacity_stale_after)
-        item = _item(s, t, ctx, rank=rank, cap=cap, cap_age=cap_age, opens_at=opens_at)
+        item = _Candidate(s, t, ctx, rank, cap, cap_age, opens_at)
         candidates.append(((cap == "red", rank, opens_at is not None, t.minutes), item))
     candidates.sort(key=lambda c: c[0])
     return candidates, excluded, gaps
+
+
+class _Candidate:
+    """A fitting service before the limits: its answer (`_item`) is built only if it is offered."""
+
+    __slots__ = ("service", "travel", "ctx", "rank", "cap", "cap_age", "opens_at")
+
+    def __init__(self, service: Service, travel: TravelLike, ctx: _Context, rank: int, cap: str,
+                 cap_age: float | None, opens_at: datetime | None):
+        self.service, self.travel, self.ctx, self.rank = service, travel, ctx, rank
+        self.cap, self.cap_age, self.opens_at = cap, cap_age, opens_at
+
+    def __getitem__(self, key: str) -> Any:  # what the limit steps read: id, name, type
+        return getattr(self.service, key)
+
+    def build(self) -> dict[str, Any]:
+        return _item(self.service, self.travel, self.ctx, rank=self.rank, cap=self.cap, cap_age=self.cap_age,
+                     opens_at=self.opens_at)
 
 
 def _eligibility(s: Service, ctx: _Context) -> list[Failure]:
@@ -243,8 +262,8 @@ def _item(s: Service, t: TravelLike, ctx: _Context, *, rank: int | None, cap: st
     }
 
 
-def _hold_back_red(candidates: list[tuple[tuple, dict[str, Any]]], excluded: list[dict[str, Any]],
-                   gaps: list[tuple[str, str, str]]) -> list[tuple[tuple, dict[str, Any]]]:
+def _hold_back_red(candidates: list[tuple[tuple, "_Candidate"]], excluded: list[dict[str, Any]],
+                   gaps: list[tuple[str, str, str]]) -> list[tuple[tuple, "_Candidate"]]:
     """Red capacity is offered only when nothing else fits."""
     non_red = [c for c in candidates if not c[0][0]]
     if not non_red:
@@ -258,11 +277,11 @@ def _hold_back_red(candidates: list[tuple[tuple, dict[str, Any]]], excluded: lis
     return non_red
 
 
-def _apply_limits(candidates: list[tuple[tuple, dict[str, Any]]], excluded: list[dict[str, Any]], *,
-                  limit: int, per_type: int) -> list[dict[str, Any]]:
+def _apply_limits(candidates: list[tuple[tuple, "_Candidate"]], excluded: list[dict[str, Any]], *,
+                  limit: int, per_type: int) -> list["_Candidate"]:
     """The best `limit`, at most `per_type` of each type; fitting services left out only by the counts
     are still accounted for in `excluded`."""
-    chosen: list[dict[str, Any]] = []
+    chosen: list[_Candidate] = []
     counts: dict[str, int] = {}
     for _, item in candidates:
         if len(chosen) >= limit:
@@ -279,7 +298,7 @@ def _apply_limits(candidates: list[tuple[tuple, dict[str, Any]]], excluded: list
     return chosen
 
 
-def _keep_conveyance(chosen: list[dict[str, Any]], candidates: list[tuple[tuple, dict[str, Any]]],
+def _keep_conveyance(chosen: list["_Candidate"], candidates: list[tuple[tuple, "_Candidate"]],
                      excluded: list[dict[str, Any]], *, limit: int) -> None:
     """An ambulance disposition always keeps a conveyance option beside any see-and-treat ones."""
     if not chosen or any(c["type"] == "emergency_department" for c in chosen):
