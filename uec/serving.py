@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+import select
 import socket
 import struct
 
@@ -49,6 +50,47 @@ def _send_refusal(sock: socket.socket) -> None:
         pass
 
 
+class _Hold:
+    """Stands in for the socket while gunicorn writes a response's head and first body bytes."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.parts.append(bytes(data))
+
+
+def one_write_responses() -> None:
+    """Make gunicorn send a response's head and its (first) body bytes with one sendall, not two.
+
+    gunicorn writes the status line and headers, then the body: two syscalls and two TCP segments per
+    answer, each waking the client. Only the plain case is changed (a bytes body, not chunked, a status
+    that has a body); everything else goes through gunicorn's own code. Installed by the workers below,
+    in their own processes only."""
+    from gunicorn.http import wsgi as gwsgi
+    response = gwsgi.Response
+    if getattr(response, "_uec_one_write", False):
+        return
+    original = response.write
+
+    def write(self, arg):
+        if (getattr(self, "headers_sent", True) or getattr(self, "chunked", True)
+                or getattr(self, "_omits_body", True) or not isinstance(arg, bytes)):
+            return original(self, arg)
+        sock, hold = self.sock, _Hold()
+        self.sock = hold
+        try:
+            original(self, arg)  # gunicorn's bookkeeping (length cap, counters), written into `hold`
+        finally:
+            self.sock = sock
+        sock.sendall(b"".join(hold.parts))
+
+    response.write = write
+    response._uec_one_write = True
+
+
 class ShedSyncWorker(SyncWorker):
     """gunicorn's sync worker (the cheapest per request) that answers 503 + Retry-After, without
     parsing, to a connection whose request waited in the listen backlog longer than
@@ -57,6 +99,39 @@ class ShedSyncWorker(SyncWorker):
 
     max_wait_ms = float(os.environ.get("UEC_MAX_QUEUE_MS", "250"))
     shed = 0
+
+    def init_process(self):
+        one_write_responses()
+        super().init_process()
+
+    def wait(self, timeout):
+        """Wait for a connection like gunicorn's sync worker, but on an epoll set where the listening
+        socket is registered EPOLLEXCLUSIVE: the kernel wakes one idle worker per connection, not every
+        worker (gunicorn's select() wakes them all, and all but one find nothing to accept: a wasted
+        wake-up per idle worker per request). Falls back to gunicorn's select() where epoll is missing."""
+        epoll = getattr(self, "_uec_epoll", None)
+        if epoll is None:
+            if not hasattr(select, "epoll") or not hasattr(select, "EPOLLEXCLUSIVE"):
+                return super().wait(timeout)
+            epoll = self._uec_epoll = select.epoll()
+            self._uec_fds = {}
+            for sock in self.sockets:
+                epoll.register(sock.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
+                self._uec_fds[sock.fileno()] = sock
+            epoll.register(self.PIPE[0], select.EPOLLIN)
+            self._uec_fds[self.PIPE[0]] = self.PIPE[0]
+        try:
+            self.notify()
+            events = epoll.poll(timeout)
+        except InterruptedError:
+            return self.sockets
+        ready = [self._uec_fds[fd] for fd, _ in events if fd in self._uec_fds]
+        if self.PIPE[0] in ready:
+            try:
+                os.read(self.PIPE[0], 1)
+            except BlockingIOError:
+                pass
+        return ready or None
 
     def handle(self, listener, client, addr):
         waited = _ms_since_request(client)
@@ -80,6 +155,10 @@ class ShedThreadWorker(ThreadWorker):
 
     max_wait_s = float(os.environ.get("UEC_MAX_QUEUE_MS", "250")) / 1000.0
     shed = 0
+
+    def init_process(self):
+        one_write_responses()
+        super().init_process()
 
     def enqueue_req(self, conn):
         conn.uec_queued_at = time.monotonic()
