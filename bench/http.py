@@ -8,6 +8,11 @@ slow the generator: latency counts from the scheduled send time), and prints p50
 errors, 503 refusals and the gunicorn processes' CPU time per request (from /proc) at each step.
 Bounded: every step has a fixed number of requests and every request a timeout. The last line is
 one JSON object with cpu_ms_per_route, route_p99_ms_at_300 and errors_below_500 among others.
+
+cpu_ms_per_route is measured route-only at 300 req/s (the load the p99 target is set at) with a new
+connection per request; the same at 100 req/s and on kept-alive connections are printed beside it
+(cpu_ms_per_route_at_100, cpu_ms_per_route_keepalive, ...). At a light load each request also pays for
+waking the idle worker, which on a virtual machine is a large share of it.
 """
 from __future__ import annotations
 
@@ -157,9 +162,10 @@ def make_workload(base: str, *, seed: int = 7, n_route: int = 2000, n_triage: in
     return routes, triages
 
 
-def _request_bytes(path: str, body: bytes) -> bytes:
+def _request_bytes(path: str, body: bytes, *, keepalive: bool = False) -> bytes:
+    close = "" if keepalive else "Connection: close\r\n"
     return (f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+            f"Content-Length: {len(body)}\r\n{close}\r\n").encode() + body
 
 
 @dataclass
@@ -183,27 +189,58 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-async def _one(port: int, payload: bytes, scheduled: float, stats: KindStats, timeout: float) -> None:
+class Pool:
+    """Idle keep-alive connections, as a dispatch system's HTTP client (or HAProxy) keeps them: a request
+    takes one if any is idle, else opens a new one; it goes back after a complete answer the server did
+    not mark `Connection: close`. Disabled (every request on its own connection) when `keepalive` is off."""
+
+    def __init__(self, keepalive: bool):
+        self.keepalive = keepalive
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+
+    def close(self) -> None:
+        for _, w in self.idle:
+            w.close()
+        self.idle.clear()
+
+
+async def _one(port: int, payload: bytes, scheduled: float, stats: KindStats, timeout: float,
+               pool: Pool | None = None) -> None:
     loop = asyncio.get_running_loop()
     writer = None
     status = 0
+    reuse = False
     stats.send_lag_ms.append((loop.time() - scheduled) * 1000)
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout)
+        if pool is not None and pool.idle:
+            reader, writer = pool.idle.pop()
+        else:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout)
+            if pool is not None:
+                pool.opened += 1
         writer.write(payload)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout - (loop.time() - scheduled))
         status = int(head[9:12])
         length = 0
+        closing = True
         for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
+            low = line.lower()
+            if low[:15] == b"content-length:":
                 length = int(line[15:])
+            elif low[:11] == b"connection:":
+                closing = b"close" in low
         if length:
             await asyncio.wait_for(reader.readexactly(length), max(timeout - (loop.time() - scheduled), 0.01))
+        reuse = pool is not None and pool.keepalive and not closing
     except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
         status = 0
     finally:
         if writer is not None:
-            writer.close()
+            if reuse:
+                pool.idle.append((reader, writer))
+            else:
+                writer.close()
     ms = (loop.time() - scheduled) * 1000
     if status == 200:
         stats.ok += 1
@@ -215,10 +252,11 @@ async def _one(port: int, payload: bytes, scheduled: float, stats: KindStats, ti
         stats.errors += 1
 
 
-async def _drive(port: int, rate: float, seconds: float, plan: list[tuple[str, bytes]], timeout: float
-                 ) -> dict[str, KindStats]:
+async def _drive(port: int, rate: float, seconds: float, plan: list[tuple[str, bytes]], timeout: float,
+                 keepalive: bool = False) -> dict[str, KindStats]:
     loop = asyncio.get_running_loop()
     stats = {"route": KindStats(), "triage": KindStats()}
+    pool = Pool(keepalive)
     n = max(1, int(rate * seconds))
     start = loop.time() + 0.05
     tasks = []
@@ -228,14 +266,16 @@ async def _drive(port: int, rate: float, seconds: float, plan: list[tuple[str, b
         delay = at - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(_one(port, payload, at, stats[kind], timeout)))
+        tasks.append(asyncio.ensure_future(_one(port, payload, at, stats[kind], timeout, pool)))
     await asyncio.gather(*tasks)
+    pool.close()
     return stats
 
 
-def run_step(server: Server, rate: float, seconds: float, plan: list[tuple[str, bytes]], *, timeout: float) -> dict:
+def run_step(server: Server, rate: float, seconds: float, plan: list[tuple[str, bytes]], *, timeout: float,
+             keepalive: bool = False) -> dict:
     cpu0, t0 = server.cpu_seconds(), time.monotonic()
-    stats = asyncio.run(_drive(server.port, rate, seconds, plan, timeout))
+    stats = asyncio.run(_drive(server.port, rate, seconds, plan, timeout, keepalive))
     cpu1, wall = server.cpu_seconds(), time.monotonic() - t0
     done = sum(s.ok + s.shed for s in stats.values())
     return {"rate": rate, "seconds": round(wall, 1), "server_cpu_s": round(cpu1 - cpu0, 2),
@@ -243,13 +283,14 @@ def run_step(server: Server, rate: float, seconds: float, plan: list[tuple[str, 
             "route": stats["route"].summary(), "triage": stats["triage"].summary()}
 
 
-def _plan(routes: list[bytes], triages: list[bytes], mix: float, rng: random.Random, n: int = 4000) -> list[tuple[str, bytes]]:
+def _plan(routes: list[bytes], triages: list[bytes], mix: float, rng: random.Random, n: int = 4000, *,
+          keepalive: bool = False) -> list[tuple[str, bytes]]:
     plan = []
     for _ in range(n):
         if rng.random() < mix:
-            plan.append(("route", _request_bytes("/api/v1/route", rng.choice(routes))))
+            plan.append(("route", _request_bytes("/api/v1/route", rng.choice(routes), keepalive=keepalive)))
         else:
-            plan.append(("triage", _request_bytes("/api/v1/triage", rng.choice(triages))))
+            plan.append(("triage", _request_bytes("/api/v1/triage", rng.choice(triages), keepalive=keepalive)))
     return plan
 
 
@@ -264,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int)
     ap.add_argument("--worker-class")
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--keepalive", action="store_true",
+                    help="the steps reuse idle connections (as a dispatch system's client pool or HAProxy would) "
+                         "instead of one connection per request; the CPU calibration measures both either way")
+    ap.add_argument("--calibrate-seconds", type=float, default=6.0, help="length of each CPU calibration step")
     args = ap.parse_args(argv)
     rates = [50.0, 300.0, 500.0] if args.quick else [float(r) for r in args.rates.split(",") if r.strip()]
     seconds = 2.0 if args.quick else args.seconds
@@ -277,24 +322,36 @@ def main(argv: list[str] | None = None) -> int:
         server.wait_ready()
         routes, triages = make_workload(server.base)
         route_only = _plan(routes, triages, 1.0, rng)
+        route_only_ka = _plan(routes, triages, 1.0, rng, keepalive=True)
         triage_only = _plan(routes, triages, 0.0, rng)
-        mixed = _plan(routes, triages, args.mix, rng)
-        run_step(server, 100, 2.0, mixed, timeout=args.timeout)  # warm every worker and thread
+        mixed = _plan(routes, triages, args.mix, rng, keepalive=args.keepalive)
+        run_step(server, 100, 2.0, mixed, timeout=args.timeout, keepalive=args.keepalive)  # warm every worker
         print(f"server: {' '.join(server.argv[1:])}  ({os.cpu_count()} CPUs; load average "
               f"{os.getloadavg()[0]:.1f} before the run)")
-        calib_s = max(seconds, 3.0)
-        r_cal = run_step(server, 100, calib_s, route_only, timeout=args.timeout)
-        t_cal = run_step(server, 50, calib_s, triage_only, timeout=args.timeout)
-        print(f"CPU per request (all gunicorn processes): route {r_cal['cpu_ms_per_request']} ms "
-              f"(100 req/s, p99 {r_cal['route']['p99_ms']} ms), triage {t_cal['cpu_ms_per_request']} ms "
-              f"(50 req/s, p99 {t_cal['triage']['p99_ms']} ms)")
+        # CPU per route request, route only, at the rate the p99 target is set at (300 req/s) and at a
+        # light 100 req/s (where workers idle between requests, so each request also pays for waking up),
+        # with a new connection per request and on kept-alive connections
+        cal_s = args.calibrate_seconds
+        cal = {}
+        for rate in (300, 100):
+            for ka, plan in ((False, route_only), (True, route_only_ka)):
+                cal[(rate, ka)] = run_step(server, rate, cal_s, plan, timeout=args.timeout, keepalive=ka)
+        t_cal = run_step(server, 50, cal_s, triage_only, timeout=args.timeout)
+        print("CPU per route request (all gunicorn processes, route only, "
+              f"{cal_s:g} s a step):")
+        for (rate, ka), st in cal.items():
+            print(f"  {rate} req/s, {'kept-alive connections' if ka else 'a new connection each'}: "
+                  f"{st['cpu_ms_per_request']} ms (p99 {st['route']['p99_ms']} ms)")
+        print(f"CPU per triage request: {t_cal['cpu_ms_per_request']} ms (50 req/s, new connections, "
+              f"p99 {t_cal['triage']['p99_ms']} ms)")
+        r_cal = cal[(300, False)]
         print(f"mixed load: {args.mix:.0%} route, {1 - args.mix:.0%} triage, {seconds:g} s per step")
         print(f"{'req/s':>6} {'route p50':>9} {'p99':>7} {'max':>7} {'triage p50':>10} {'p99':>7} {'max':>7} "
               f"{'503s':>5} {'errors':>6} {'CPU ms/req':>10} {'send lag p99':>12}")
         steps = []
         all_rates = rates + ([args.overload] if args.overload else [])
         for rate in all_rates:
-            st = run_step(server, rate, seconds, mixed, timeout=args.timeout)
+            st = run_step(server, rate, seconds, mixed, timeout=args.timeout, keepalive=args.keepalive)
             steps.append(st)
             r, t = st["route"], st["triage"]
             print(f"{rate:>6.0f} {r['p50_ms']!s:>9} {r['p99_ms']!s:>7} {r['max_ms']!s:>7} {t['p50_ms']!s:>10} "
@@ -306,7 +363,11 @@ def main(argv: list[str] | None = None) -> int:
         over = steps[-1] if args.overload else None
         result = {
             "cpu_ms_per_route": r_cal["cpu_ms_per_request"],
+            "cpu_ms_per_route_keepalive": cal[(300, True)]["cpu_ms_per_request"],
+            "cpu_ms_per_route_at_100": cal[(100, False)]["cpu_ms_per_request"],
+            "cpu_ms_per_route_at_100_keepalive": cal[(100, True)]["cpu_ms_per_request"],
             "cpu_ms_per_triage": t_cal["cpu_ms_per_request"],
+            "keepalive_steps": args.keepalive,
             "route_p99_ms_at_300": at300["route"]["p99_ms"] if at300 else None,
             "errors_below_500": sum(s["route"]["errors"] + s["triage"]["errors"] + s["route"]["shed_503"]
                                     + s["triage"]["shed_503"] for s in below),
