@@ -91,6 +91,14 @@ def one_write_responses() -> None:
     response._uec_one_write = True
 
 
+def _has_data(sock: socket.socket) -> bool:
+    """Whether request bytes are already waiting on a new connection (one non-blocking peek)."""
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (BlockingIOError, InterruptedError, OSError, AttributeError):
+        return False
+
+
 class ShedSyncWorker(SyncWorker):
     """gunicorn's sync worker (the cheapest per request) that answers 503 + Retry-After, without
     parsing, to a connection whose request waited in the listen backlog longer than
@@ -169,6 +177,8 @@ class ShedThreadWorker(ThreadWorker):
         waited = 0.0 if queued is None else time.monotonic() - queued
         if waited > self.max_wait_s and not conn.initialized:
             return self._refuse(conn, waited)  # before parsing: a refusal costs almost nothing
+        if not conn.initialized and not getattr(conn, "data_ready", True) and _has_data(conn.sock):
+            conn.data_ready = True  # gunicorn would build, use and close an epoll set to learn this
         _waited.value = waited
         try:
             return super().handle(conn)
