@@ -140,6 +140,11 @@ def api_summary():
     denied = _api_guard()
     if denied:
         return denied
+    known = ("from", "to", "place", "type")
+    errors = {k: "give it once" for k in known if len(request.args.getlist(k)) > 1}
+    errors |= {k[:64]: f"is not a filter; use {', '.join(known)}" for k in request.args if k not in known}
+    if errors:
+        raise InputError(errors)
     f = _intel().filters(request.args)
     return jsonify({"api_version": "1", **_intel().figures.summary(f)})
 

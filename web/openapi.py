@@ -207,8 +207,222 @@ def _schemas(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any
     }
 
 
+# -- the admin API and intelligence JSON (bearer token) -------------------------------------------
+TOKEN = [{"bearer": []}]
+
+
+def _admin_schemas() -> dict[str, Any]:
+    from directory.model import ACCESS, CAPACITY, MAX_TEXT as SERVICE_TEXT, STATUSES
+    from uec.intelligence.whatif import MAX_CHANGES, MAX_WEEKS
+    nullable = lambda s: {"anyOf": [s, {"type": "null"}]}  # noqa: E731
+    text = lambda k: nullable({"type": "string", "description": f"at most {SERVICE_TEXT[k]} characters once trimmed"})  # noqa: E731
+    numeric = {"type": ["number", "string"], "description": "a number (numeric text is read)"}
+    service = {
+        "id": {"type": "string", "description": "2-64 lowercase letters, digits or hyphens, e.g. `rph-ed`"},
+        "name": text("name"), "type": {"type": "string", "enum": list(SERVICE_TYPES)},
+        "provider": text("provider"), "address": text("address"),
+        "postcode": {"type": "string", "description": "a full UK postcode we know; it sets lat/lon when they are left out"},
+        "lat": nullable(numeric), "lon": nullable(numeric),
+        "phone_public": text("phone_public"), "phone_professional": text("phone_professional"),
+        "age_min": nullable(numeric), "age_max": nullable(numeric),
+        "sex": nullable({"type": "string", "enum": ["any", "female", "male"]}),
+        "referral_routes": nullable({"type": "array", "items": {"type": "string"}}),
+        "referral_only": nullable({"type": "boolean"}),
+        "opening": {"anyOf": [{"type": "object"}, {"const": "24/7"}],
+                    "description": "`{\"always\": true}` or `{\"weekly\": {...}, \"bank_holidays\": [...], \"dates\": {...}}`"},
+        "last_arrival_minutes": nullable(numeric),
+        "catchment": nullable({"type": "object", "description": "`{\"lads\": [codes]}` and/or `{\"polygon\": GeoJSON}`"}),
+        "mobile": nullable({"type": "object", "description": "`{\"bases\": [{\"name\", \"postcode\", \"lat\", \"lon\"}]}`"}),
+        "accepts": nullable({"type": "array", "items": {"type": "string"},
+                             "description": "disposition classes or codes; null: the type's ranking decides"}),
+        "access": nullable({"type": "string", "enum": list(ACCESS)}),
+        "status": nullable({"type": "string", "enum": list(STATUSES)}),
+        "closed_reason": text("closed_reason"), "closed_from": nullable({"type": "string"}),
+        "closed_until": nullable({"type": "string"}), "source": text("source"), "notes": text("notes"),
+        "verified_on": nullable({"type": "string"}), "verify_interval_days": nullable(numeric),
+        "version": {"description": "ignored (send the version in If-Match)"},
+        "capacity": {"description": "ignored (PUT .../capacity sets it)"},
+        "confirm_outside_lsc": {"description": "true: the point is outside LSC on purpose (a border service)"},
+    }
+    record = {k: v for k, v in service.items() if k not in ("version", "capacity", "confirm_outside_lsc")}
+    required_fields = ["name", "type", "provider", "address", "postcode", "opening"]
+    counts = {"type": "integer", "minimum": 0}
+    access_figures = {"type": "object", "additionalProperties": {"type": "integer"}}
+    return {
+        "ServiceInput": {"type": "object", "required": ["id", *required_fields], "additionalProperties": False,
+                         "properties": service},
+        "ServiceUpdate": {"type": "object", "required": required_fields, "additionalProperties": False,
+                          "properties": service | {"id": {"type": "string",
+                                                          "description": "if given, the id in the URL"}}},
+        "ServiceRecord": {
+            "type": "object", "required": ["id", "name", "type", "version", "capacity"],
+            "properties": record | {
+                "version": {"type": "integer", "minimum": 1},
+                "capacity": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"type": "string", "enum": [*CAPACITY, "unknown"]},
+                    "set_at": nullable({"type": "string"}), "set_by": nullable({"type": "string"}),
+                    "reset_minutes": nullable({"type": "integer"})}}}},
+        "CapacityRequest": {
+            "type": "object", "required": ["status"], "additionalProperties": False,
+            "properties": {"status": {"type": "string", "enum": list(CAPACITY)},
+                           "reset_minutes": {"type": "integer", "minimum": 15, "maximum": 1440,
+                                             "description": "back to unknown after this long; default 240"}}},
+        "ImportCounts": {"type": "object", "required": ["rows", "created", "updated", "unchanged"],
+                         "properties": {"rows": counts, "created": counts, "updated": counts, "unchanged": counts}},
+        "ChosenRequest": {"type": "object", "required": ["service"],
+                          "properties": {"service": {"type": "string", "minLength": 1, "maxLength": 64,
+                                                     "description": "one of the services offered with the answer"}}},
+        "WhatIfChange": {
+            "description": "close, open or re-time a service, or add a site",
+            "oneOf": [
+                {"type": "object", "required": ["service", "close"], "additionalProperties": False,
+                 "properties": {"service": {"type": "string"}, "close": {"const": True}}},
+                {"type": "object", "required": ["service", "open"], "additionalProperties": False,
+                 "properties": {"service": {"type": "string"}, "open": {"const": True}}},
+                {"type": "object", "required": ["service", "hours"], "additionalProperties": False,
+                 "properties": {"service": {"type": "string"},
+                                "hours": {"anyOf": [{"type": "string"}, {"type": "object"}],
+                                          "description": "`daily 08:00-20:00`, `24/7`, `closed` or an opening object"}}},
+                {"type": "object", "required": ["add"], "additionalProperties": False,
+                 "properties": {"add": {"type": "object", "required": ["type", "postcode"], "properties": {
+                     "type": {"type": "string", "enum": list(SERVICE_TYPES)}, "postcode": {"type": "string"},
+                     "name": {"type": "string", "maxLength": 200},
+                     "hours": {"anyOf": [{"type": "string"}, {"type": "object"}]}}}}},
+            ]},
+        "WhatIfRequest": {
+            "type": "object", "required": ["changes"], "additionalProperties": False,
+            "properties": {
+                "changes": {"type": "array", "minItems": 1, "maxItems": MAX_CHANGES, "items": _ref("WhatIfChange")},
+                "weeks": {"type": "integer", "minimum": 0, "maximum": MAX_WEEKS,
+                          "description": "weeks of logged answers to replay; default 4, 0: none"},
+                "threshold_minutes": {"type": "number", "minimum": 5, "maximum": 180,
+                                      "description": "road minutes that count as within reach; default 30"},
+                "name": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": r"\S",
+                         "description": "saves and shares the scenario (commissioners and administrators)"}}},
+        "WhatIfAnswer": {
+            "type": "object", "required": ["api_version", "changes", "types", "threshold_minutes", "access"],
+            "properties": {
+                "api_version": {"const": "1"}, "changes": {"type": "array", "items": {"type": "object"}},
+                "types": {"type": "array", "items": {"type": "string"}}, "threshold_minutes": {"type": "number"},
+                "access": {"type": "object", "description": "per service type, `day` and `night`: `overall` and "
+                                                            "`places`, people gaining or losing reach",
+                           "additionalProperties": {"type": "object", "additionalProperties": {
+                               "type": "object", "required": ["at", "overall", "places"],
+                               "properties": {"at": {"type": "string"}, "overall": access_figures,
+                                              "places": {"type": "object",
+                                                         "additionalProperties": access_figures}}}}},
+                "replay": {"type": "object", "description": "the last `weeks` of logged answers re-run"},
+                "saved_id": {"type": "integer"}}},
+        "IntelligenceSummary": {
+            "type": "object", "required": ["api_version", "from", "to", "calls", "by_class", "by_place"],
+            "properties": {
+                "api_version": {"const": "1"}, "from": {"type": "string", "format": "date"},
+                "to": {"type": "string", "format": "date"}, "place": nullable({"type": "string"}),
+                "type": nullable({"type": "string"}), "calls": {"type": "integer"},
+                "streamed_away_from_ed": {"type": "integer"},
+                "share_streamed_away_from_ed": nullable({"type": "number"}),
+                "by_class": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "by_place": {"type": "object"}, "by_hour": {"type": "object"}, "ed_reasons": {"type": "object"}}},
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    from directory.model import SERVICE_TYPES as TYPES
+    sid = {"name": "service_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+    etag = {"ETag": {"description": "the record's version, for If-Match", "required": True,
+                     "schema": {"type": "string"}}}
+    record = lambda status, why, **h: _json(_ref("ServiceRecord"), why, {**etag, **h})  # noqa: E731
+    body = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
+    day = {"type": "string", "description": "YYYY-MM-DD; left out: the last 28 days"}
+    return {
+        "/api/v1/services/{service_id}": {
+            "get": {"operationId": "getService", "summary": "One directory record with its version as ETag",
+                    "parameters": [sid], "security": [{}, {"bearer": []}],
+                    "responses": {"200": record(200, "the record"), **_errors(404, 429),
+                                  "409": {"$ref": "#/components/responses/Quarantined"},
+                                  **_errors(503)}},
+            "put": {"operationId": "putService", "summary": "Replace a record if nobody changed it since If-Match",
+                    "security": TOKEN,
+                    "parameters": [sid, {"name": "If-Match", "in": "header", "required": False,
+                                         "description": "the ETag from GET (without it the answer is 428)",
+                                         "schema": {"type": "string"}}],
+                    "requestBody": body("ServiceUpdate"),
+                    "responses": {"200": record(200, "the new record"), **_errors(400, 401, 403, 404),
+                                  "409": {"$ref": "#/components/responses/Quarantined"},
+                                  "412": _json(_ref("Error"), "changed by someone else: `current` is the record now",
+                                               etag),
+                                  "428": _json(_ref("Error"), "send If-Match"), **_errors(413, 429, 503)}},
+        },
+        "/api/v1/services": {"post": {
+            "operationId": "createService", "summary": "Create a service (commissioners in their areas, administrators)",
+            "security": TOKEN, "requestBody": body("ServiceInput"),
+            "responses": {"201": record(201, "created", Location={"required": True, "schema": {"type": "string"},
+                                                                  "description": "its address"}),
+                          **_errors(400, 401, 403, 413, 429, 503)}}},
+        "/api/v1/services/{service_id}/capacity": {"put": {
+            "operationId": "putCapacity", "summary": "Set a service's capacity (green, amber, red) for a while",
+            "security": TOKEN, "parameters": [sid], "requestBody": body("CapacityRequest"),
+            "responses": {"200": record(200, "the record with its new capacity"),
+                          **_errors(400, 401, 403, 404), "409": {"$ref": "#/components/responses/Quarantined"},
+                          **_errors(413, 429, 503)}}},
+        "/api/v1/export/{fmt}": {"get": {
+            "operationId": "export", "summary": "The whole directory as CSV, GeoJSON or a FHIR R4 bundle",
+            "security": TOKEN,
+            "parameters": [{"name": "fmt", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": ["csv", "geojson", "fhir"]}}],
+            "responses": {"200": {"description": "the directory", "content": {
+                "text/csv": {"schema": {"type": "string"}}, "application/geo+json": {"schema": {"type": "object"}},
+                "application/fhir+json": {"schema": {"type": "object"}}}},
+                **_errors(401, 404, 429, 503)}}},
+        "/api/v1/import/{fmt}": {"post": {
+            "operationId": "import", "summary": "Create or replace many services, all or nothing",
+            "description": "Every row is checked (fields, geography, the token user's areas) before any is written.",
+            "security": TOKEN,
+            "parameters": [{"name": "fmt", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": ["csv", "geojson"]}}],
+            "requestBody": {"required": True, "content": {
+                "text/csv": {"schema": {"type": "string", "description": "as GET /api/v1/export/csv gives"}},
+                "application/geo+json": {"schema": {"type": "object",
+                                                    "description": "as GET /api/v1/export/geojson gives"}}}},
+            "responses": {"200": _json(_ref("ImportCounts"), "imported"), **_errors(400, 401, 403, 404, 413, 429, 503)}}},
+        "/api/v1/intelligence/summary": {"get": {
+            "operationId": "intelligenceSummary", "summary": "Calls, streaming away from ED, by class, place and hour",
+            "description": "Any role's bearer token (or a signed-in admin session). Other query parameters, "
+                           "or one given twice, answer 400 naming it.", "security": TOKEN,
+            "parameters": [{"name": "from", "in": "query", "required": False, "schema": day},
+                           {"name": "to", "in": "query", "required": False, "schema": day},
+                           {"name": "place", "in": "query", "required": False,
+                            "schema": {"type": "string", "description": "a place or a district code"}},
+                           {"name": "type", "in": "query", "required": False,
+                            "description": "a service type; empty or left out: every type",
+                            "schema": {"anyOf": [{"type": "string", "enum": list(TYPES)}, {"const": ""}]}}],
+            "responses": {"200": _json(_ref("IntelligenceSummary"), "the figures"), **_errors(400, 401, 429, 503)}}},
+        "/api/v1/whatif": {"post": {
+            "operationId": "whatif", "summary": "Who gains and loses reach if services close, open, re-time or are added",
+            "description": "On a copy of the directory; the live one is never changed. Any role's bearer token "
+                           "(or a signed-in admin session); `name` saves the scenario and needs a commissioner "
+                           "or administrator.", "security": TOKEN,
+            "requestBody": body("WhatIfRequest"),
+            "responses": {"200": _json(_ref("WhatIfAnswer"), "the effect"),
+                          **_errors(400, 401, 403, 413, 429, 503)}}},
+        "/api/v1/outcomes/{ref}/chosen": {"post": {
+            "operationId": "chosen", "summary": "Record which offered service the caller was given",
+            "parameters": [{"name": "ref", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,32}$"},
+                            "description": "the answer's outcome_ref"}],
+            "requestBody": body("ChosenRequest"),
+            "responses": {"200": _json({"type": "object", "required": ["ref", "chosen"],
+                                        "properties": {"ref": {"type": "string"}, "chosen": {"type": "string"}}},
+                                       "recorded"), **_errors(400, 404, 413, 429, 503)}}},
+    }
+
+
 def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
     """The document for a rule set: disposition codes and example complaints come from the loaded rules."""
+    return _with_admin(_build(dispositions=dispositions, complaints=complaints))
+
+
+def _build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
     retry = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
     return {
         "openapi": "3.1.0",
@@ -217,7 +431,7 @@ def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
                                 "never a 500. See docs/api.md."},
         "servers": [{"url": "/"}],
         "components": {
-            "schemas": _schemas(dispositions=dispositions, complaints=complaints),
+            "schemas": _schemas(dispositions=dispositions, complaints=complaints) | _admin_schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "a token from 'uec create-token USER'"}},
             "responses": {
@@ -230,6 +444,8 @@ def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
                 "TooLarge": _json(_ref("Error"), "the body is over the size limit (`errors.body` says the limit)"),
                 "TooManyRequests": _json(_ref("Error"), "rate limit reached: wait `Retry-After` seconds", retry),
                 "Unavailable": _json(_ref("Error"), "the directory cannot be read just now; try again shortly"),
+                "Quarantined": _json(_ref("Error"), "the record fails today's checks and is left out of routing: "
+                                                    "`errors` says why; PUT a corrected record to repair it"),
             },
         },
         "security": [{}, {"bearer": []}],
@@ -299,6 +515,12 @@ def build(*, dispositions: list[str], complaints: list[str]) -> dict[str, Any]:
     }
 
 
+def _with_admin(doc: dict[str, Any]) -> dict[str, Any]:
+    for path, ops in _admin_paths().items():  # GET /api/v1/services and POST /api/v1/services share a path
+        doc["paths"].setdefault(path, {}).update(ops)
+    return doc
+
+
 def for_care(care: Any) -> dict[str, Any]:
     """The document for a running application service (its loaded rules)."""
     return build(dispositions=sorted(care.rules.dispositions), complaints=sorted(care.rules.complaints))
@@ -319,6 +541,8 @@ def _type_of(schema: dict[str, Any], doc: dict[str, Any]) -> str:
             return "a code listed in the served document"
         return "one of " + ", ".join(f"`{v}`" for v in values)
     out = schema.get("type", "any")
+    if isinstance(out, list):
+        out = " or ".join(out)
     bounds = [f"{k} {schema[k]}" for k in ("minimum", "maximum", "minLength", "maxLength", "maxProperties")
               if k in schema]
     return out + (f" ({', '.join(bounds)})" if bounds else "")
@@ -337,20 +561,31 @@ def _fields(name: str, doc: dict[str, Any]) -> list[str]:
 
 def markdown(doc: dict[str, Any]) -> str:
     """The request and response shapes section of docs/api.md."""
-    lines = [BEGIN, "", "### Operations", "", "| operation | request | answers |", "|---|---|---|"]
+    lines = [BEGIN, "", "### Operations", "", "| operation | request | token | answers |", "|---|---|---|---|"]
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            params = ", ".join(f"`{p['name']}`" + ("" if p.get("required") else "?") for p in op.get("parameters", []))
-            request = _type_of(body, doc) if body else (f"query {params}" if params else "")
-            codes = ", ".join(op["responses"])
-            lines.append(f"| `{method.upper()} {path}` | {request} | {codes} |")
+            content = op.get("requestBody", {}).get("content", {})
+            body = content.get("application/json", {}).get("schema")
+            params = ", ".join(f"{p['in'] if p['in'] != 'query' else ''} `{p['name']}`".strip()
+                               + ("" if p.get("required") else "?")
+                               for p in op.get("parameters", []) if p["in"] != "path")
+            request = (_type_of(body, doc) if body else " or ".join(f"`{m}`" for m in content)) + \
+                (", " if content and params else "") + (params if params.startswith("header") else
+                                                       f"query {params}" if params else "")
+            token = {0: "", 1: "required"}.get(len(op.get("security", doc["security"])), "optional")
+            codes = ", ".join(sorted(op["responses"]))
+            lines.append(f"| `{method.upper()} {path}` | {request} | {token} | {codes} |")
     lines += ["", "### Request and answer shapes", ""]
     for name in ("TriageRequest", "RouteRequest", "TriageAnswer", "RouteAnswer", "ServiceOffer", "Excluded",
-                 "ResolvedLocation", "Disposition", "Complaint", "DirectoryService", "Error"):
+                 "ResolvedLocation", "Disposition", "Complaint", "DirectoryService", "ServiceInput", "ServiceRecord",
+                 "CapacityRequest", "ImportCounts", "WhatIfRequest", "WhatIfAnswer", "IntelligenceSummary",
+                 "ChosenRequest", "Error"):
         lines += _fields(name, doc)
     lines += ["`Location` is one of `{\"postcode\"}`, `{\"place\"}` or `{\"lat\", \"lon\"}` "
-              "(decimal degrees inside Great Britain), nothing else.", "", END]
+              "(decimal degrees inside Great Britain), nothing else.", "",
+              "`ServiceUpdate` is `ServiceInput` with `id` optional (it must be the id in the URL if given).", "",
+              "`WhatIfChange` is one of `{\"service\", \"close\": true}`, `{\"service\", \"open\": true}`, "
+              "`{\"service\", \"hours\"}` or `{\"add\": {\"type\", \"postcode\", \"name\"?, \"hours\"?}}`.", "", END]
     return "\n".join(lines)
 
 
