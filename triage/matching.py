@@ -28,7 +28,9 @@ FUZZY_WORD = 80.0         # a misspelt word ("throte") stands for a known one at
 _FOLD = [
     (r"\bcan'?t\b|\bcannot\b|\bcnt\b", "cant"), (r"\bwon'?t\b", "wont"), (r"\bbreath\b", "breathe"),
     (r"\bbreathin\b", "breathing"), (r"\b(does|do|did|is|was|has|have|are|were|would|could)n'?t\b", r"\1nt"),
-    (r"\bi'?ve\b", "ive"),
+    (r"\bi'?ve\b", "ive"), (r"\bi'?m\b", "im"), (r"\bswelled( up)?\b", "swollen"),
+    # "she's breathing fine": a statement that breathing is normal names no breathing problem
+    (r"\bbreathing ?(is |s |seems |looks )?(fine|ok|okay|alright|all right|normal|normally)\b", " "),
     (r"\bhes\b|\bhe'?s\b|\bshes\b|\bshe'?s\b", "person"), (r"\bmum\b|\bdad\b|\bnan\b|\bgrandad\b", "person"),
     # a gestation said first ("36 weeks and bleeding", "at 30 wks") is a pregnancy
     (r"^(person |im |i am |at )?([4-9]|[1-3][0-9]|4[0-2]) ?(weeks?|wks?)\b(?! old| ago| of| pregnant)",
