@@ -368,9 +368,14 @@ def match_complaints(text: str, rules: RuleSet, *, limit: int = 5, age: float | 
     parts = [p for p in _SEVERAL.split(text or "") if p and p.strip()]
     if len(parts) > 1:
         for part in parts:
-            m, _ = match_complaint(part, rules, limit=limit, age=age, sex=sex)
-            if m is not None and all(m.id != f.id for f in found):
-                found.append(m)
+            m, part_candidates = match_complaint(part, rules, limit=limit, age=age, sex=sex)
+            # a part that clearly names something but ties between pathways ("his eye's swollen shut":
+            # eye problem or allergic reaction) brings every tied pathway, so none of its danger signs
+            # goes unasked because another part of the call matched confidently
+            named = [m] if m is not None else [c for c in tied(part_candidates, most=3) if c.score >= CONFIDENT_SCORE]
+            for c in named:
+                if all(c.id != f.id for f in found):
+                    found.append(c)
     return found, candidates
 
 
