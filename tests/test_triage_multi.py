@@ -257,3 +257,15 @@ def test_a_rule_file_s_own_phrase_with_and_is_one_complaint():
     from triage import match_complaints
     found, _ = match_complaints("diarrhoea and vomiting", RULES, age=30, sex="male")
     assert [m.id for m in found] == ["diarrhoea_vomiting"]
+
+
+@pytest.mark.parametrize("words, age, sex, must", [
+    # a part that ties between pathways brings all of them, beside the part matched confidently
+    ("his eye's swollen shut and he's got a temperature", 6, "male", {"eye_problems", "fever_adult"}),
+    ("I'm bleeding from my back passage and I feel faint", 70, "male", {"rectal_problems", "fainting_collapse"}),
+])
+def test_a_tied_part_of_a_call_is_not_dropped(words, age, sex, must):
+    from triage import match_complaints
+    found, _ = match_complaints(words, RULES, age=age, sex=sex)
+    assert must <= {c.id for c in found}
+

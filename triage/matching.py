@@ -28,7 +28,9 @@ FUZZY_WORD = 80.0         # a misspelt word ("throte") stands for a known one at
 _FOLD = [
     (r"\bcan'?t\b|\bcannot\b|\bcnt\b", "cant"), (r"\bwon'?t\b", "wont"), (r"\bbreath\b", "breathe"),
     (r"\bbreathin\b", "breathing"), (r"\b(does|do|did|is|was|has|have|are|were|would|could)n'?t\b", r"\1nt"),
-    (r"\bi'?ve\b", "ive"),
+    (r"\bi'?ve\b", "ive"), (r"\bi'?m\b", "im"), (r"\bswelled( up)?\b", "swollen"),
+    # "she's breathing fine": a statement that breathing is normal names no breathing problem
+    (r"\bbreathing ?(is |s |seems |looks )?(fine|ok|okay|alright|all right|normal|normally)\b", " "),
     (r"\bhes\b|\bhe'?s\b|\bshes\b|\bshe'?s\b", "person"), (r"\bmum\b|\bdad\b|\bnan\b|\bgrandad\b", "person"),
     # a gestation said first ("36 weeks and bleeding", "at 30 wks") is a pregnancy
     (r"^(person |im |i am |at )?([4-9]|[1-3][0-9]|4[0-2]) ?(weeks?|wks?)\b(?! old| ago| of| pregnant)",
@@ -366,9 +368,14 @@ def match_complaints(text: str, rules: RuleSet, *, limit: int = 5, age: float | 
     parts = [p for p in _SEVERAL.split(text or "") if p and p.strip()]
     if len(parts) > 1:
         for part in parts:
-            m, _ = match_complaint(part, rules, limit=limit, age=age, sex=sex)
-            if m is not None and all(m.id != f.id for f in found):
-                found.append(m)
+            m, part_candidates = match_complaint(part, rules, limit=limit, age=age, sex=sex)
+            # a part that clearly names something but ties between pathways ("his eye's swollen shut":
+            # eye problem or allergic reaction) brings every tied pathway, so none of its danger signs
+            # goes unasked because another part of the call matched confidently
+            named = [m] if m is not None else [c for c in tied(part_candidates, most=3) if c.score >= CONFIDENT_SCORE]
+            for c in named:
+                if all(c.id != f.id for f in found):
+                    found.append(c)
     return found, candidates
 
 

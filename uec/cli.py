@@ -255,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--worker-class", default=os.environ.get("UEC_WORKER_CLASS", "shed"),
                    help="shed (gthread that answers 503 when saturated), gthread, sync, or a gunicorn class path")
     s.add_argument("--threads", type=int, default=int(os.environ.get("UEC_THREADS", "4")))
-    s.add_argument("--access-log", default=os.environ.get("UEC_ACCESS_LOG", "-"),
-                   help="gunicorn access log file ('-' standard output, 'off' none)")
+    s.add_argument("--access-log", default=os.environ.get("UEC_ACCESS_LOG", "off"),
+                   help="gunicorn access log file ('-' standard output; default off: the TLS proxy in front logs access)")
     s.add_argument("--worker-tmp-dir", default=os.environ.get("UEC_WORKER_TMP_DIR"),
                    help="where gunicorn keeps its worker heartbeat files (default /dev/shm when writable)")
     s.add_argument("--no-warm", dest="warm", action="store_false", help="skip precomputing travel fields")
