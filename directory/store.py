@@ -348,6 +348,22 @@ class Store:
         return {"rows": len(services), "created": created, "updated": updated,
                 "unchanged": len(services) - created - updated}
 
+    def save_whatif(self, name: str, spec: Mapping[str, Any], result: Mapping[str, Any], *, user: str) -> int:
+        """Save (or replace) a named what-if and its result, audited in the same transaction."""
+        with self.engine.begin() as conn:
+            replaced = conn.execute(delete(t.whatif_scenarios).where(t.whatif_scenarios.c.name == name)).rowcount
+            new_id = int(conn.execute(insert(t.whatif_scenarios).values(
+                name=name, spec=dict(spec), result=dict(result), created_at=utcnow(), created_by=user))
+                .inserted_primary_key[0])
+            self._audit(conn, user, None, "whatif_save", {"name": name} if replaced else None,
+                        {"name": name, "id": new_id, "changes": spec.get("changes")})
+        return new_id
+
+    def whatifs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in
+                    conn.execute(select(t.whatif_scenarios).order_by(t.whatif_scenarios.c.id.desc()))]
+
     def delete_scenario(self, name: str, *, user: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(t.scenarios).where(t.scenarios.c.name == name))

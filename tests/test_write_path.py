@@ -345,3 +345,84 @@ def test_reading_the_scenarios_page_writes_nothing(app, store):
     assert b.get("/admin/scenarios").status_code == 200
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.scenarios)).scalar() == 0
+
+
+# -- scenario saves go through the one write path: permission, field-named errors, audit ---------------
+def _audit_actions(store) -> list[str]:
+    return [r["action"] for r in store.audit_log(limit=20)]
+
+
+@pytest.mark.parametrize("name,field", [("x" * 121, "name"), ("   ", "name")])
+def test_scenario_save_with_a_bad_name_names_the_field_never_a_500(app, store, name, field):
+    b = signed_in(app, "admin")
+    r = b.post("/admin/scenarios", data={"name": name, "disposition": "UTC_4H", "postcode": "PR1 8XJ", "when": "wed 14:00",
+                                         "expect": "rph-utc"})
+    assert r.status_code == 400, r.data[:300]
+    assert b"name" in r.data
+    with store.engine.connect() as conn:
+        assert not conn.execute(select(t.scenarios).where(t.scenarios.c.name == name)).first()
+
+
+def test_scenario_save_and_delete_are_audited_and_viewers_refused(app, store):
+    b = signed_in(app, "admin")
+    form = {"name": "Preston UTC first", "disposition": "UTC_4H", "postcode": "PR1 8XJ", "expect": "rph-utc", "when": "wed 14:00"}
+    assert b.post("/admin/scenarios", data=form).status_code == 302
+    assert _audit_actions(store)[0] == "scenario"
+    assert b.post("/admin/scenarios", data={"action": "delete", "name": "Preston UTC first"}).status_code == 302
+    assert _audit_actions(store)[0] == "scenario_delete"
+    assert b.post("/admin/scenarios", data={"action": "delete", "name": "y" * 500}).status_code == 400
+    v = signed_in(app, "viewer")
+    assert v.post("/admin/scenarios", data=form).status_code == 403
+    assert v.post("/admin/scenarios", data={"action": "delete", "name": "Preston UTC first"}).status_code == 403
+
+
+def test_directory_service_refuses_scenario_writes_by_role(store):
+    from directory.rankings import Rankings
+    from uec.directory_service import DirectoryService
+    from uec.permissions import User
+    svc = DirectoryService(store, geo=None, base_rankings=Rankings.default() if hasattr(Rankings, "default") else None)
+    with pytest.raises(Forbidden):
+        svc.save_whatif("n", {"changes": []}, {}, user=User("v", "viewer"))
+    with pytest.raises(Forbidden):
+        svc.delete_scenario("n", user=User("c", "capacity_updater"))
+    with pytest.raises(Forbidden):
+        svc.save_scenario("n", {}, user=None, dispositions=())
+
+
+@pytest.mark.parametrize("name", ["", "   ", "z" * 121, 7, ["a"], None])
+def test_whatif_api_save_with_a_bad_name_names_the_field_never_a_500(app, store, accounts, name):
+    token = accounts.create_token("admin")
+    r = app.test_client().post("/api/v1/whatif", headers={"Authorization": f"Bearer {token}"},
+                               json={"changes": [{"service": "rph-utc", "close": True}], "weeks": 0, "name": name})
+    assert r.status_code == 400, r.get_json()
+    assert "name" in r.get_json()["errors"]
+    with store.engine.connect() as conn:
+        assert conn.execute(select(t.whatif_scenarios)).first() is None
+
+
+def test_whatif_save_is_audited_and_needs_a_commissioner(app, store, accounts):
+    c = app.test_client()
+    body = {"changes": [{"service": "rph-utc", "close": True}], "weeks": 0, "name": "Close Preston UTC"}
+    viewer = {"Authorization": f"Bearer {accounts.create_token('viewer')}"}
+    r = c.post("/api/v1/whatif", headers=viewer, json=body)
+    assert r.status_code == 403 and r.is_json and "save scenarios" in r.get_json()["message"]
+    admin = {"Authorization": f"Bearer {accounts.create_token('admin')}"}
+    r = c.post("/api/v1/whatif", headers=admin, json=body)
+    assert r.status_code == 200, r.get_json()
+    saved = r.get_json()["saved_id"]
+    entry = store.audit_log(limit=1)[0]
+    assert entry["action"] == "whatif_save" and entry["user"] == "admin" and entry["new"]["id"] == saved
+    r = c.post("/api/v1/whatif", headers=admin, json=body)  # saving again replaces it, audited as such
+    entry = store.audit_log(limit=1)[0]
+    assert entry["old"] == {"name": "Close Preston UTC"} and entry["new"]["id"] == r.get_json()["saved_id"]
+
+
+def test_whatif_form_save_with_a_long_name_names_the_field(app, store):
+    b = signed_in(app, "admin")
+    r = b.post("/admin/intelligence/whatif", data={"action": "close", "service": "rph-utc", "weeks": "0",
+                                                   "name": "w" * 200})
+    assert r.status_code == 400 and b"name" in r.data
+    v = signed_in(app, "viewer")
+    r = v.post("/admin/intelligence/whatif", data={"action": "close", "service": "rph-utc", "weeks": "0",
+                                                   "name": "mine"})
+    assert r.status_code == 403

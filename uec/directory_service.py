@@ -35,6 +35,17 @@ def _point(data: Mapping[str, Any]) -> tuple[float, float] | None:
     return (lat, lon) if math.isfinite(lat) and math.isfinite(lon) else None
 
 
+MAX_SCENARIO_NAME = 120  # the name columns of scenarios and whatif_scenarios
+
+
+def whatif_name(name: Any) -> str:
+    """A what-if scenario's name, trimmed: 1-120 characters of text, else InputError naming `name`."""
+    from uec.inputs import InputError
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_SCENARIO_NAME:
+        raise InputError({"name": f"give the scenario a name of 1-{MAX_SCENARIO_NAME} characters"})
+    return name.strip()
+
+
 class Forbidden(PermissionError):
     """The user's role does not allow the change; the message says what was refused."""
 
@@ -243,6 +254,39 @@ class DirectoryService:
             raise ServiceError(errors)
         self.store.set_ranking(area, key, list(types), user=user.username)
         self.on_change()
+
+    # -- scenarios: routing checks and what-ifs, saved to share (the live directory is untouched) --
+    def save_scenario(self, name: Any, spec: Mapping[str, Any], *, user: User, dispositions: Any) -> Any:
+        """Save (or replace) a named routing scenario; ScenarioError names each bad field."""
+        from directory import scenarios as sc
+        if not perm.can_manage_scenarios(user):
+            raise Forbidden(user, "save scenarios")
+        errors = {}
+        if isinstance(name, str) and len(name.strip()) > MAX_SCENARIO_NAME:
+            errors["name"] = f"must be at most {MAX_SCENARIO_NAME} characters"
+        try:
+            scenario = sc.parse(name if isinstance(name, str) else "", spec, dispositions=dispositions)
+        except sc.ScenarioError as exc:
+            raise sc.ScenarioError(errors | exc.errors) from None
+        if errors:
+            raise sc.ScenarioError(errors)
+        self.store.save_scenario(scenario.name, scenario.spec(), user=user.username)
+        return scenario
+
+    def delete_scenario(self, name: Any, *, user: User) -> None:
+        from directory import scenarios as sc
+        if not perm.can_manage_scenarios(user):
+            raise Forbidden(user, "delete scenarios")
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_SCENARIO_NAME:
+            raise sc.ScenarioError({"name": "must be the name of a saved scenario"})
+        self.store.delete_scenario(name, user=user.username)
+
+    def save_whatif(self, name: Any, spec: Mapping[str, Any], result: Mapping[str, Any], *, user: User) -> int:
+        """Save (or replace) a named what-if and its result; InputError names a bad name."""
+        if not perm.can_manage_scenarios(user):
+            raise Forbidden(user, "save scenarios")
+        name = whatif_name(name)
+        return self.store.save_whatif(name, dict(spec), dict(result), user=user.username)
 
     # -- import ---------------------------------------------------------------------------
     def import_text(self, text: str, fmt: str, *, user: User, source: str) -> dict[str, int]:

@@ -647,16 +647,15 @@ def scenarios():
     errors: dict[str, str] = {}
     form: Mapping[str, Any] = {}
     if request.method == "POST":
-        auth.require(auth.can_manage_scenarios(user), "change scenarios")
         form = request.form
-        if form.get("action") == "delete":
-            _store().delete_scenario(form.get("name", ""), user=user.username)
-            flash(f"Deleted scenario {form.get('name')!r}.")
-            return redirect(url_for("admin.scenarios"))
         spec = {k: form.get(k, "").strip() for k in sc.FIELDS if form.get(k, "").strip()}
         try:
-            s = sc.parse(form.get("name", ""), spec, dispositions=_care().rules.dispositions)
-            _store().save_scenario(s.name, s.spec(), user=user.username)
+            if form.get("action") == "delete":
+                _directory().delete_scenario(form.get("name", ""), user=user)
+                flash(f"Deleted scenario {form.get('name')!r}.")
+                return redirect(url_for("admin.scenarios"))
+            s = _directory().save_scenario(form.get("name", ""), spec, user=user,
+                                           dispositions=_care().rules.dispositions)
             flash(f"Saved scenario {s.name!r}.")
             return redirect(url_for("admin.scenarios"))
         except sc.ScenarioError as exc:

@@ -10,10 +10,19 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, render_te
 from directory.model import SERVICE_TYPES
 from directory.opening import DAYS, LONDON
 from geodata.areas import LAD_NAMES, PLACES
+from uec.directory_service import Forbidden
 from uec.inputs import InputError
 from web import auth
 
 bp = Blueprint("intelligence", __name__)
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden):
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "forbidden", "message": str(exc)}), 403
+    from werkzeug.exceptions import Forbidden as HTTPForbidden
+    return current_app.handle_http_exception(HTTPForbidden(description=str(exc)))
 DAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -187,12 +196,14 @@ def whatif():
             weeks = int(form.get("weeks") or 4)
         except ValueError:
             weeks = -1
+        name = form.get("name", "").strip()
+        if name:  # refused before the scenario is run, not after
+            auth.require(auth.can_manage_scenarios(user), "save scenarios")
         try:
-            body = {"changes": _form_changes(form), "weeks": weeks}
+            body = {"changes": _form_changes(form), "weeks": weeks} | ({"name": name} if name else {})
             result = intel.whatif(body)
-            if form.get("name", "").strip():
-                auth.require(auth.can_manage_scenarios(user), "save scenarios")
-                intel.save_whatif(form["name"], body, result, user=user.username)
+            if name:
+                intel.save_whatif(name, body, result, user=user)
         except InputError as exc:
             errors = exc.errors
     services = sorted(_care().snapshot().services, key=lambda s: s.name)
@@ -207,8 +218,10 @@ def api_whatif():
     if denied:
         return denied
     body = request.get_json(silent=True)
-    result = _intel().whatif(body)
-    if isinstance(body, dict) and body.get("name"):
-        auth.require(auth.can_manage_scenarios(g.intel_user), "save scenarios")
-        result["saved_id"] = _intel().save_whatif(body["name"], body, result, user=g.intel_user.username)
+    saving = isinstance(body, dict) and "name" in body
+    if saving and not auth.can_manage_scenarios(g.intel_user):  # refused before the scenario is run
+        raise Forbidden(g.intel_user, "save scenarios")
+    result = _intel().whatif(body)  # checks every field, the name too
+    if saving:
+        result["saved_id"] = _intel().save_whatif(body["name"], body, result, user=g.intel_user)
     return jsonify({"api_version": "1", **result})

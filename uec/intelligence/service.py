@@ -54,22 +54,10 @@ class Intelligence:
         from uec.intelligence import whatif
         return whatif.run(self.care, body)
 
-    def save_whatif(self, name: str, spec: Mapping[str, Any], result: Mapping[str, Any], *, user: str) -> int:
-        """Save (or replace) a named scenario and its result, to share; the live directory is untouched."""
-        from sqlalchemy import delete, insert
-        from directory import tables as t
-        from uec.inputs import InputError
-        name = (name or "").strip()
-        if not name or len(name) > 120:
-            raise InputError({"name": "give the scenario a name of 1-120 characters"})
-        with self.care.store.engine.begin() as conn:
-            conn.execute(delete(t.whatif_scenarios).where(t.whatif_scenarios.c.name == name))
-            return int(conn.execute(insert(t.whatif_scenarios).values(
-                name=name, spec=dict(spec), result=dict(result), created_at=datetime.now(LONDON), created_by=user))
-                .inserted_primary_key[0])
+    def save_whatif(self, name: Any, spec: Mapping[str, Any], result: Mapping[str, Any], *, user: Any) -> int:
+        """Save (or replace) a named scenario and its result, to share, through the directory's one write
+        path (permission, a name checked against its column, an audit entry); the live directory is untouched."""
+        return self.care.directory.save_whatif(name, spec, result, user=user)
 
     def saved_whatifs(self) -> list[dict[str, Any]]:
-        from sqlalchemy import select
-        from directory import tables as t
-        with self.care.store.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(t.whatif_scenarios).order_by(t.whatif_scenarios.c.id.desc()))]
+        return self.care.store.whatifs()

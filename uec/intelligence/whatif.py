@@ -355,6 +355,12 @@ def run(care: Any, body: Any) -> dict[str, Any]:
     weeks = body.get("weeks", 4)
     if isinstance(weeks, bool) or not isinstance(weeks, int) or not 0 <= weeks <= MAX_WEEKS:
         errors["weeks"] = f"must be a whole number of weeks from 0 to {MAX_WEEKS}"
+    if "name" in body:
+        from uec.directory_service import whatif_name
+        try:
+            whatif_name(body["name"])
+        except InputError as exc:
+            errors.update(exc.errors)
     thr = body.get("threshold_minutes", 30)
     if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr) or not 5 <= thr <= 180:
         errors["threshold_minutes"] = "must be minutes from 5 to 180"
