@@ -75,3 +75,15 @@ def serve(app):
     finally:
         srv.shutdown()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per test module (tests/browser_support.py: how, and when it may be missing)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import launch
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

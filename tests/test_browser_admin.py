@@ -8,9 +8,9 @@ import pytest
 from accounts import Accounts
 from directory.store import Store
 from tests.conftest import make_app, serve
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _WHY
+from tests.browser_support import launch, needs_browser
 
-pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")
+pytestmark = needs_browser
 
 ROUTE = {"disposition": "UTC_4H", "location": {"postcode": "LA9 7RG"}, "age": 30, "sex": "female",
          "at": "2026-11-25T14:00:00+00:00"}  # a Wednesday afternoon in Kendal
@@ -36,7 +36,7 @@ def _first_utc(page, server) -> tuple[str, dict]:
 def test_commissioner_edits_opening_hours_and_the_next_answer_reflects_it(server):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(p)
         page = browser.new_context(locale="en-GB", timezone_id="Europe/London").new_page()
         assert _first_utc(page, server)[0] == "wgh-utc"
 
@@ -75,7 +75,7 @@ def test_error_summary_takes_focus_and_links_each_field_by_its_label(server):
     """NHS error summary: shown at the top, focused on load, a link per problem with the field's label."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch(p)
         page = browser.new_context(locale="en-GB", timezone_id="Europe/London").new_page()
         page.goto(f"{server}/admin/login")
         page.fill("#username", "commissioner1")
@@ -86,8 +86,7 @@ def test_error_summary_takes_focus_and_links_each_field_by_its_label(server):
         page.fill("#opening_tue", "8am-8pm")
         page.click("button[value=save]")
         page.wait_for_load_state()
-        page.wait_for_function("document.activeElement && document.activeElement.classList.contains('nhsuk-error-summary')",
-                               timeout=5000)
+        page.locator(".nhsuk-error-summary:focus").wait_for(timeout=5000)
         links = page.eval_on_selector_all(".nhsuk-error-summary__list a", "els => els.map(e => [e.getAttribute('href'), e.textContent])")
         assert ("#age_min", ) == tuple(h for h, _ in links if h == "#age_min")
         texts = " ".join(t for _, t in links)

@@ -5,10 +5,10 @@ from datetime import date
 
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _WHY  # noqa: F401
+from tests.browser_support import SCREENSHOTS, needs_browser, open_page
 from tests.conftest import make_app, serve
 
-pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")
+pytestmark = needs_browser
 PASSWORD = "intelligence-pass-1"
 
 
@@ -23,29 +23,10 @@ def server(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London")
-    pg = context.new_page()
-    external: list[str] = []
-
-    def check(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            external.append(route.request.url)
-            route.abort()
-    pg.route("**/*", check)
-    pg.external = external
+    context, pg = open_page(browser, server)
+    external = pg.external
     pg.goto(server + "/admin/login")
     pg.fill("#username", "comm")
     pg.fill("#password", PASSWORD)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_app, serve
-from tests.test_browser import _WHY, CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.browser_support import REQUIRED, SCREENSHOTS, needs_browser, open_page
 from tests.test_outcome_sweep import place_postcodes
 
-pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")
+pytestmark = needs_browser
 
 AXE = Path(__file__).resolve().parents[1] / ".cache" / "npm" / "axe-core" / "axe.min.js"
 PASSWORD = "correct horse battery"
@@ -23,7 +23,7 @@ PASSWORD = "correct horse battery"
 def axe_source() -> str:
     if not AXE.exists():
         why = f"{AXE} not found: run scripts/test-deps.sh (installs axe-core from npm)"
-        if os.environ.get("UEC_REQUIRE_BROWSER") == "1":
+        if REQUIRED:
             pytest.fail(why)
         pytest.skip(why)
     return AXE.read_text()
@@ -38,35 +38,14 @@ def server(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, server, axe_source):
-    # en-US on purpose: the date must still be read day first
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="America/New_York")
-    pg = context.new_page()
-    external: list[str] = []
-    errors: list[str] = []
-
-    def check(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:  # no network: nothing may load from the internet
-            external.append(route.request.url)
-            route.abort()
-    pg.route("**/*", check)
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    # a form answered 400 (errors to correct) is a page, not a script error; anything else counts
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
-          and "status of 400" not in msg.text else None)
-    pg.external, pg.js_errors, pg.axe_source = external, errors, axe_source
+    # en-US on purpose: the date must still be read day first; a form answered 400 (errors to correct)
+    # is a page, not a script error; anything else counts
+    context, pg = open_page(browser, server, locale="en-US", timezone_id="America/New_York",
+                            console_filter=lambda text: "status of 400" not in text)
+    external, errors = pg.external, pg.js_errors
+    pg.axe_source = axe_source
     yield pg
     assert external == [], f"loaded from outside: {external}"
     assert errors == [], f"JavaScript errors: {errors}"
@@ -140,7 +119,7 @@ def answer_all(page, answers: dict[str, str], *, limit: int = 40) -> list[str]:
 def outcome_checks(page, name: str) -> None:
     page.wait_for_selector("#disposition")
     if page.locator("#options-map").count():
-        page.wait_for_function("document.querySelector('#options-map').dataset.ready === 'true'")
+        page.locator("#options-map[data-ready=true]").wait_for()  # a selector: polling a JS string is eval, which the CSP refuses
         assert page.locator("#options-map").get_attribute("data-boundaries-loaded") == "16"
     axe(page, f"outcome ({name})")
     page.screenshot(path=str(SCREENSHOTS / f"uec-journey-{name}.png"), full_page=True)
@@ -284,7 +263,7 @@ def test_admin_pages_are_accessible_and_the_capacity_page_fits_a_phone(page, ser
         page.goto(server + path)
         page.wait_for_load_state("load")
         if path.startswith("/admin/services/"):
-            page.wait_for_function("document.querySelector('#service-map').dataset.ready === 'true'")
+            page.locator("#service-map[data-ready=true]").wait_for()
         axe(page, path)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(server + "/admin/capacity")

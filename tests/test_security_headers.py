@@ -3,13 +3,11 @@ admin and outcome pages, HSTS over TLS) and the Secure cookie behind a TLS proxy
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.browser_support import launch, needs_browser
 from tests.conftest import make_app, serve
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +129,7 @@ def test_insecure_cookies_only_when_asked(tmp_path):
     assert "Secure" not in cookie
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium")
+@needs_browser
 def test_browser_runs_every_script_under_the_csp_and_signs_in_over_loopback(tmp_path):
     """Chromium reports no CSP violation on the call-handler pages, the page is marked js-enabled
     (the moved script ran), and a Secure session cookie works on http://127.0.0.1 (the local demo)."""
@@ -144,8 +142,7 @@ def test_browser_runs_every_script_under_the_csp_and_signs_in_over_loopback(tmp_
     app = create_app(settings)
     app.extensions["uec"].accounts.create_user("csp-admin", "correct horse battery", "administrator")
     with serve(app) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = launch(p)
         page = browser.new_page()
         violations: list[str] = []
         page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
