@@ -29,6 +29,9 @@ _FOLD = [
     (r"\bcan'?t\b|\bcannot\b|\bcnt\b", "cant"), (r"\bwon'?t\b", "wont"), (r"\bbreath\b", "breathe"),
     (r"\bbreathin\b", "breathing"), (r"\b(does|do|did|is|was|has|have|are|were|would|could)n'?t\b", r"\1nt"),
     (r"\bi'?ve\b", "ive"), (r"\bi'?m\b", "im"), (r"\bswelled( up)?\b", "swollen"),
+    # "a cold" / "the cold" is the illness; a bare "cold" ("my leg is cold", "cold and white") is a finding,
+    # often a cold limb (ischaemia), and must not match the common cold
+    (r"\b(a|the) (cold|colds)\b", "common cold"),
     # "she's breathing fine": a statement that breathing is normal names no breathing problem
     (r"\bbreathing ?(is |s |seems |looks )?(fine|ok|okay|alright|all right|normal|normally)\b", " "),
     (r"\bhes\b|\bhe'?s\b|\bshes\b|\bshe'?s\b", "person"), (r"\bmum\b|\bdad\b|\bnan\b|\bgrandad\b", "person"),
