@@ -89,3 +89,9 @@ def test_never_500_on_odd_input(api, changes):
     assert r.status_code in (201, 400, 403), r.get_json()
     r = api.put("/api/v1/services/rph-utc/capacity", json=changes, headers=api.auth)
     assert r.status_code in (200, 400), r.get_json()
+
+
+def test_anonymous_get_hides_who_set_the_capacity(api):
+    assert api.put("/api/v1/services/rph-ed/capacity", json={"status": "amber"}, headers=api.auth).status_code == 200
+    assert api.get("/api/v1/services/rph-ed").get_json()["capacity"]["set_by"] is None
+    assert api.get("/api/v1/services/rph-ed", headers=api.auth).get_json()["capacity"]["set_by"] == "admin"

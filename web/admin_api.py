@@ -91,7 +91,12 @@ def _with_etag(svc: Service, status: int = 200) -> Response:
 # -- routes ---------------------------------------------------------------------------------
 @bp.get("/services/<service_id>")
 def get_service(service_id: str):
-    return _with_etag(_care().directory.get(service_id))
+    resp = _with_etag(_care().directory.get(service_id))
+    if auth.api_user() is None:  # staff usernames only for token holders, as in /api/v1/services and route
+        body = resp.get_json()
+        body["capacity"]["set_by"] = None
+        resp.set_data(current_app.json.dumps(body))
+    return resp
 
 
 @bp.post("/services")

@@ -260,7 +260,8 @@ def _admin_schemas() -> dict[str, Any]:
                 "version": {"type": "integer", "minimum": 1},
                 "capacity": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string", "enum": [*CAPACITY, "unknown"]},
-                    "set_at": nullable({"type": "string"}), "set_by": nullable({"type": "string"}),
+                    "set_at": nullable({"type": "string"}),
+                    "set_by": nullable({"type": "string", "description": "staff username: only with a token"}),
                     "reset_minutes": nullable({"type": "integer"})}}}},
         "CapacityRequest": {
             "type": "object", "required": ["status"], "additionalProperties": False,
