@@ -14,15 +14,15 @@ def api(app, store, accounts):
 
 
 def test_get_returns_the_service_with_its_version_as_etag(api, store):
-    r = api.get("/api/v1/services/rph-ed")
+    r = api.get("/api/v1/services/rph-ed", headers=api.auth)
     assert r.status_code == 200 and r.headers["ETag"] == f'"{store.get("rph-ed").version}"'
     body = r.get_json()
     assert body["id"] == "rph-ed" and body["opening"] == {"always": True} and body["capacity"]["status"] == "unknown"
-    assert api.get("/api/v1/services/nope").status_code == 404
+    assert api.get("/api/v1/services/nope", headers=api.auth).status_code == 404
 
 
 def test_put_with_if_match_updates_stale_gets_412_missing_gets_428(api, store):
-    r = api.get("/api/v1/services/rph-utc")
+    r = api.get("/api/v1/services/rph-utc", headers=api.auth)
     etag, body = r.headers["ETag"], r.get_json()
     new = body | {"phone_public": "01772 000001"}
     assert api.put("/api/v1/services/rph-utc", json=new).status_code == 401            # no token
@@ -43,7 +43,7 @@ def test_put_with_if_match_updates_stale_gets_412_missing_gets_428(api, store):
 
 
 def test_put_reports_field_errors_and_refuses_a_missing_timetable(api, store):
-    r = api.get("/api/v1/services/rph-utc")
+    r = api.get("/api/v1/services/rph-utc", headers=api.auth)
     body = r.get_json()
     bad = body | {"opening": None, "type": "hospital", "age_max": "old", "colour": "blue", "id": "rph-utc"}
     r = api.put("/api/v1/services/rph-utc", json=bad, headers=api.auth | {"If-Match": r.headers["ETag"]})
@@ -82,7 +82,7 @@ _keys = st.sampled_from(["id", "name", "type", "postcode", "lat", "lon", "openin
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.dictionaries(_keys, _json, max_size=4))
 def test_never_500_on_odd_input(api, changes):
-    body = api.get("/api/v1/services/rph-utc").get_json()
+    body = api.get("/api/v1/services/rph-utc", headers=api.auth).get_json()
     r = api.put("/api/v1/services/rph-utc", json=body | changes, headers=api.auth | {"If-Match": f'"{body["version"]}"'})
     assert r.status_code in (200, 400, 403), r.get_json()
     r = api.post("/api/v1/services", json=changes, headers=api.auth)
@@ -91,7 +91,10 @@ def test_never_500_on_odd_input(api, changes):
     assert r.status_code in (200, 400), r.get_json()
 
 
-def test_anonymous_get_hides_who_set_the_capacity(api):
+def test_the_single_record_needs_a_token(api):
+    # it holds the professional phone line and who set the capacity; GET /api/v1/services is the public view
     assert api.put("/api/v1/services/rph-ed/capacity", json={"status": "amber"}, headers=api.auth).status_code == 200
-    assert api.get("/api/v1/services/rph-ed").get_json()["capacity"]["set_by"] is None
+    r = api.get("/api/v1/services/rph-ed")
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] and "phone_professional" not in r.get_data(as_text=True)
+    assert api.get("/api/v1/services/rph-ed", headers={"Authorization": "Bearer uec_made_up"}).status_code == 401
     assert api.get("/api/v1/services/rph-ed", headers=api.auth).get_json()["capacity"]["set_by"] == "admin"

@@ -148,7 +148,7 @@ def test_api_roles(app, store, accounts):
     assert cap("capper", "bvh-ed").status_code == 403
     assert cap("viewer", "rph-ed").status_code == 403
     assert cap("blackpool", "bvh-ed").status_code == 200
-    r = c.get("/api/v1/services/rph-ed")
+    r = c.get("/api/v1/services/rph-ed", headers=h("viewer"))
     body = r.get_json()
     put = lambda u: c.put("/api/v1/services/rph-ed", json=body | {"notes": u}, headers=h(u) | {"If-Match": r.headers["ETag"]})  # noqa: E731
     assert put("capper").status_code == 403          # capacity only: not the opening times or details

@@ -81,7 +81,7 @@ def test_verified_on_9999_on_one_ed_leaves_ed_ambulance_and_utc_routing_working(
 def test_verified_on_far_in_the_future_is_refused_on_write(app, store, accounts):
     c = app.test_client()
     h = _token(accounts)
-    s = c.get("/api/v1/services/cdh-ed").get_json()
+    s = c.get("/api/v1/services/cdh-ed", headers=h).get_json()
     body = {k: v for k, v in s.items() if k not in ("capacity", "version")}
     r = c.put("/api/v1/services/cdh-ed", json=body | {"verified_on": "9999-12-31"}, headers=h | {"If-Match": f'"{s["version"]}"'})
     assert r.status_code == 400 and "verified_on" in r.get_json()["errors"]
@@ -104,7 +104,7 @@ def test_mobile_base_at_nan_is_quarantined_and_later_closures_still_count(app, s
     # a closure saved afterwards is seen by routing: the snapshot is not frozen by the bad record
     first = _route(c, "ED_1H")["services"][0]["id"]
     h = _token(accounts)
-    cur = c.get(f"/api/v1/services/{first}").get_json()
+    cur = c.get(f"/api/v1/services/{first}", headers=h).get_json()
     body = {k: v for k, v in cur.items() if k not in ("capacity", "version")} | {
         "status": "temporarily_closed", "closed_reason": "flood", "closed_from": "2026-11-01", "closed_until": "2026-12-31"}
     r = c.put(f"/api/v1/services/{first}", json=body, headers=h | {"If-Match": f'"{cur["version"]}"'})
@@ -123,7 +123,7 @@ def test_numeric_notes_leave_the_fhir_export_working_for_everyone(app, store, ac
     assert '"rph-ed' in ids and "cdh-utc" not in ids
     assert b.get("/admin/export/csv").status_code == 200 and b.get("/admin/export/geojson").status_code == 200
     c = app.test_client()
-    cur = c.get("/api/v1/services/rph-utc").get_json()
+    cur = c.get("/api/v1/services/rph-utc", headers=_token(accounts)).get_json()
     body = {k: v for k, v in cur.items() if k not in ("capacity", "version")} | {"notes": 123}
     r = c.put("/api/v1/services/rph-utc", json=body, headers=_token(accounts) | {"If-Match": f'"{cur["version"]}"'})
     assert r.status_code == 400 and r.get_json()["errors"]["notes"] == "must be text"
@@ -226,7 +226,7 @@ def test_cr_lf_in_next_on_sign_in_is_not_followed(app):
 @pytest.mark.parametrize("etag", [str(2 ** 63 + 1), str(2 ** 31), "0", "-1", "9" * 400, 'W/"99999999999999999999"'])
 def test_if_match_out_of_range_is_400_not_500(app, accounts, etag):
     c = app.test_client()
-    cur = c.get("/api/v1/services/rph-utc").get_json()
+    cur = c.get("/api/v1/services/rph-utc", headers=_token(accounts)).get_json()
     body = {k: v for k, v in cur.items() if k not in ("capacity", "version")}
     r = c.put("/api/v1/services/rph-utc", json=body, headers=_token(accounts) | {"If-Match": etag})
     assert r.status_code == 400 and "If-Match" in r.get_json()["errors"]
@@ -264,7 +264,7 @@ def test_database_down_gives_a_clear_503_for_admin_reads_and_writes(app, store, 
     assert w.status_code == 503 and "nothing was changed" in w.get_data(as_text=True)
     api = app.test_client().put("/api/v1/services/rph-ed/capacity", json={"status": "red"}, headers=h)
     assert api.status_code == 503 and api.get_json()["error"] == "database unavailable"
-    api = app.test_client().get("/api/v1/services/rph-ed")
+    api = app.test_client().get("/api/v1/services/rph-ed", headers=h)
     assert api.status_code == 503 and "Retry" in api.get_json()["message"]
 
 

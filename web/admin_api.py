@@ -90,13 +90,12 @@ def _with_etag(svc: Service, status: int = 200) -> Response:
 
 # -- routes ---------------------------------------------------------------------------------
 @bp.get("/services/<service_id>")
+@auth.token_required
 def get_service(service_id: str):
-    resp = _with_etag(_care().directory.get(service_id))
-    if auth.api_user() is None:  # staff usernames only for token holders, as in /api/v1/services and route
-        body = resp.get_json()
-        body["capacity"]["set_by"] = None
-        resp.set_data(current_app.json.dumps(body))
-    return resp
+    """The whole record for editing (its version as ETag): a token is needed, because it holds the
+    professional phone line and the staff username who set the capacity; GET /api/v1/services is the
+    public view of the directory."""
+    return _with_etag(_care().directory.get(service_id))
 
 
 @bp.post("/services")

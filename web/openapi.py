@@ -337,9 +337,10 @@ def _admin_paths() -> dict[str, Any]:
     day = {"type": "string", "description": "YYYY-MM-DD; left out: the last 28 days"}
     return {
         "/api/v1/services/{service_id}": {
-            "get": {"operationId": "getService", "summary": "One directory record with its version as ETag",
-                    "parameters": [sid], "security": [{}, {"bearer": []}],
-                    "responses": {"200": record(200, "the record"), **_errors(404, 429),
+            "get": {"operationId": "getService", "summary": "One directory record with its version as ETag "
+                    "(a token is needed: it holds the professional line; GET /api/v1/services is the public view)",
+                    "parameters": [sid], "security": TOKEN,
+                    "responses": {"200": record(200, "the record"), **_errors(401, 404, 429),
                                   "409": {"$ref": "#/components/responses/Quarantined"},
                                   **_errors(503)}},
             "put": {"operationId": "putService", "summary": "Replace a record if nobody changed it since If-Match",
