@@ -14,6 +14,7 @@ PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), int
 ALWAYS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
           ("Referrer-Policy", "same-origin"), ("Permissions-Policy", PERMISSIONS),
           ("Cross-Origin-Opener-Policy", "same-origin"))  # unless the view set its own
+_ALWAYS_LOWER = tuple((name, value, name.lower()) for name, value in ALWAYS)
 NO_STORE_PREFIXES = ("/admin", "/api/")  # the admin, and API answers about patients
 # The call-handler pages under "/" carry a patient's details once posted: never stored either.
 
@@ -28,8 +29,8 @@ def init_app(app: Flask, *, proxy_hops: int, hsts_seconds: int) -> None:
     def _security_headers(resp):
         h = resp.headers
         present = {k.lower() for k in h.keys()}  # one pass, not a scan per header (every answer pays this)
-        for name, value in ALWAYS:
-            if name.lower() not in present:
+        for name, value, low in _ALWAYS_LOWER:
+            if low not in present:
                 h.add(name, value)
         if not request.path.startswith("/static/"):
             if request.method != "GET" or request.path.startswith(NO_STORE_PREFIXES) or request.path == "/":
