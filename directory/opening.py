@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -187,6 +188,59 @@ class OpeningTimes:
         for a, b in self.intervals(at, at + within):
             if b > at:
                 return max(a, at)
+        return None
+
+    def timeline(self, day: date) -> "OpeningTimes | Timeline":
+        """What answers `open_span` and `next_opening` for times from local `day` onwards: one search
+        asks them of every candidate service, so the spans of the days around `day` are merged once
+        per service and day and then bisected (the service itself when it is always open)."""
+        if self.always:
+            return self
+        cache = self.__dict__.get("_timelines")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_timelines", cache)  # frozen dataclass: a private memo, not a field
+        line = cache.get(day)
+        if line is None:
+            if len(cache) >= 16:
+                cache.clear()
+            line = cache[day] = Timeline(self, day)
+        return line
+
+
+class Timeline:
+    """One service's merged open spans over local days `day`-1 .. `day`+TIMELINE_DAYS, answering
+    `open_span` and `next_opening` (within 8 days) as OpeningTimes does, by bisection. A time the
+    spans do not cover for that question is passed to the OpeningTimes itself."""
+
+    __slots__ = ("opening", "starts", "ends", "lo", "hi")
+    DAYS_AHEAD = 9
+
+    def __init__(self, opening: OpeningTimes, day: date):
+        spans = opening._merged(day - timedelta(days=1), day + timedelta(days=self.DAYS_AHEAD))
+        self.opening = opening
+        self.starts = [a for a, _ in spans]
+        self.ends = [b for _, b in spans]
+        # OpeningTimes.intervals(start, end) merges local days start-1 .. end: inside [lo, hi) those
+        # are all within the days merged here, so the answers are the same
+        self.lo = _local(day, 0)
+        self.hi = _local(day + timedelta(days=self.DAYS_AHEAD + 1), 0)
+
+    def open_span(self, at: datetime) -> tuple[datetime, datetime] | None:
+        if not (self.lo <= at < self.hi):
+            return self.opening.open_span(at)
+        i = bisect_right(self.starts, at) - 1
+        if i >= 0 and at < self.ends[i]:
+            return self.starts[i], self.ends[i]
+        return None
+
+    def next_opening(self, at: datetime, *, within: timedelta = timedelta(days=8)) -> datetime | None:
+        end = at + within
+        if not (self.lo <= at and end < self.hi):
+            return self.opening.next_opening(at, within=within)
+        i = bisect_right(self.ends, at)  # the first span that ends after `at`
+        if i < len(self.starts) and self.starts[i] <= end:
+            return max(self.starts[i], at)
         return None
 
 

@@ -90,6 +90,27 @@ def accepts(service: Service, need: Need, ranking: AppliedRanking) -> int | None
     return None
 
 
+_SERVING: dict[tuple, tuple[Sequence[Service], tuple[tuple[Service, int], ...]]] = {}
+
+
+def _serving(services: Sequence[Service], need: Need, ranking: AppliedRanking
+             ) -> tuple[tuple[Service, int], ...] | list[tuple[Service, int]]:
+    """The services that serve `need` under `ranking`, with their rank, in directory order. A
+    directory snapshot's services are an immutable tuple that every search of its life reads: its
+    answer is kept per disposition and ranking (a list given by a caller is judged afresh)."""
+    key = (id(services), need.code, need.cls, ranking.types)
+    if isinstance(services, tuple):
+        hit = _SERVING.get(key)
+        if hit is not None and hit[0] is services:
+            return hit[1]
+    out = tuple((s, rank) for s in services if (rank := accepts(s, need, ranking)) is not None)
+    if isinstance(services, tuple):
+        if len(_SERVING) >= 1024:  # bounded: old snapshots' entries go too
+            _SERVING.clear()
+        _SERVING[key] = (services, out)  # holding `services` keeps its id from being reused
+    return out
+
+
 @dataclass(frozen=True)
 class _Context:
     """What every service is judged against in one search."""
@@ -145,10 +166,7 @@ def _assess(services: Sequence[Service], ctx: _Context, travel: Mapping[str, Tra
     candidates: list[tuple[tuple, "_Candidate"]] = []
     excluded: list[dict[str, Any]] = []
     gaps: list[tuple[str, str, str]] = []
-    for s in services:
-        rank = accepts(s, ctx.need, ctx.ranking)
-        if rank is None:
-            continue  # not a candidate for this disposition at all
+    for s, rank in _serving(services, ctx.need, ctx.ranking):  # the rest are not candidates at all
         t = _PHONE if s.remote else travel.get(s.id)
         fails = _eligibility(s, ctx)
         opens_at = None
@@ -211,13 +229,16 @@ def _timing(s: Service, t: TravelLike, ctx: _Context, fails: list[Failure]) -> d
     within the timeframe when the service is closed on arrival but opens in time."""
     if t.minutes > ctx.max_travel and s.type != "emergency_department":
         fails.append(Failure("too_far", f"{t.minutes:.0f} min by road, beyond {ctx.max_travel:.0f} min"))
+    if s.opening.always and s.last_arrival_minutes < 24 * 60:
+        return None  # open on arrival, whenever that is, and for longer than the last-arrival margin
     arrival = ctx.at if (s.mobile or s.remote) else ctx.at + timedelta(minutes=t.minutes)
-    span = s.opening.open_span(arrival)
+    opening = s.opening.timeline(ctx.today)  # the same answers, from spans merged once a day
+    span = opening.open_span(arrival)
     margin = timedelta(minutes=s.last_arrival_minutes)
     if span and span[1] - arrival >= margin:
         return None
-    nxt = s.opening.next_opening(arrival + timedelta(minutes=1))
-    nspan = s.opening.open_span(nxt) if nxt else None
+    nxt = opening.next_opening(arrival + timedelta(minutes=1))
+    nspan = opening.open_span(nxt) if nxt else None
     if nxt and nxt <= ctx.window_end and nspan and nspan[1] - nxt >= margin and not s.mobile:
         return nxt
     if span:

@@ -83,3 +83,52 @@ def test_round_trip():
          "bank_holidays": [], "dates": {"2026-12-25": []}}
     o = OpeningTimes.from_dict(d)
     assert OpeningTimes.from_dict(o.to_dict()) == o
+
+
+# -- Timeline: the per-day bisection that routing uses must answer as OpeningTimes does ---------------
+_PATTERNS = [
+    {"weekly": {"daily": ["22:00-08:00"]}},
+    {"weekly": {"weekdays": ["08:00-12:30", "13:30-18:30"], "sat": ["09:00-12:00"]}},
+    {"weekly": {"mon": ["18:30-08:00"], "fri": ["18:30-24:00"], "sat": ["00:00-24:00"], "sun": ["00:00-08:00"]},
+     "bank_holidays": ["00:00-24:00"]},
+    {"weekly": {"weekdays": ["08:00-20:00"]}, "bank_holidays": ["10:00-14:00"],
+     "dates": {"2026-12-24": ["08:00-13:00"], "2027-03-29": [], "2026-10-25": ["00:30-03:30"]}},
+    {"weekly": {"daily": ["01:00-02:30"]}},  # the hour the clocks change
+    {"weekly": {"daily": ["00:00-24:00"]}},  # open all day, every day, as weekly sessions
+    {"weekly": {"tue": ["10:00-11:00"]}},
+]
+
+
+@pytest.mark.parametrize("pattern", _PATTERNS)
+@pytest.mark.parametrize("day", [date(2026, 12, 4), date(2026, 12, 23), date(2027, 3, 27), date(2026, 10, 24),
+                                 date(2027, 3, 28)])
+def test_timeline_answers_as_opening_times(pattern, day):
+    o = OpeningTimes.from_dict(pattern)
+    line = o.timeline(day)
+    start = datetime(day.year, day.month, day.day, tzinfo=LONDON).astimezone(timezone.utc)
+    for step in range(0, 3 * 24 * 60, 7):  # every 7 minutes over three days, inside and past its cover
+        at = start + timedelta(minutes=step)
+        want, got = o.open_span(at), line.open_span(at)
+        if want != got:
+            # the one allowed difference: OpeningTimes merges only the day before and the day of `at`,
+            # so sessions that chain across those days' edges are cut at a midnight; the timeline sees more
+            assert want is not None and got is not None and got[0] <= want[0] and want[1] <= got[1]
+            midnight = datetime.min.time()
+            assert want[0] == got[0] or want[0].astimezone(LONDON).time() == midnight
+            assert want[1] == got[1] or want[1].astimezone(LONDON).time() == midnight
+        assert line.next_opening(at) == o.next_opening(at)
+        assert line.next_opening(at, within=timedelta(hours=3)) == o.next_opening(at, within=timedelta(hours=3))
+    assert o.timeline(day) is line  # merged once per service and day
+
+
+def test_timeline_of_an_always_open_service_is_the_service():
+    o = OpeningTimes.from_dict({"always": True})
+    assert o.timeline(date(2026, 12, 4)) is o
+
+
+def test_all_day_weekly_sessions_are_open_across_midnight_in_routing():
+    """Open 00:00-24:00 every day is open at 23:50 until well after midnight, not 'closing soon'."""
+    o = OpeningTimes.from_dict({"weekly": {"daily": ["00:00-24:00"]}})
+    at = uk(2026, 12, 4, 23, 50)
+    span = o.timeline(date(2026, 12, 4)).open_span(at)
+    assert span and span[1] - at > timedelta(days=1)

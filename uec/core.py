@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from directory.model import REQUESTER_ROLES, SERVICE_TYPES, Service
 from directory.rankings import Rankings
@@ -44,6 +46,47 @@ class Snapshot:
     built_at: float
     service_targets: tuple[tuple[str, tuple[int, ...]], ...] = ()  # service id -> its targets' indices in fields
     quarantined: tuple[Any, ...] = ()  # directory.store.Quarantined: records left out of routing, with reasons
+
+    @cached_property
+    def targets_of(self) -> dict[str, tuple[int, ...]]:
+        return dict(self.service_targets)
+
+
+class _TravelMap(Mapping[str, _Travel]):
+    """Road travel from one caller to each service (its quickest base for a mobile team), read from
+    the gathered minutes and kilometres only for the services a search asks about."""
+
+    __slots__ = ("_mins", "_kms", "_targets")
+
+    def __init__(self, mins: list[float], kms: list[float], targets: dict[str, tuple[int, ...]]):
+        self._mins, self._kms, self._targets = mins, kms, targets
+
+    def get(self, sid: str, default: Any = None) -> Any:
+        idxs = self._targets.get(sid)
+        if idxs is None:
+            return default
+        mins = self._mins
+        best = None
+        for i in idxs:
+            m = mins[i]
+            if m < _INF and (best is None or m < mins[best]):
+                best = i
+        return default if best is None else _Travel(mins[best], self._kms[best])
+
+    def __getitem__(self, sid: str) -> _Travel:
+        t = self.get(sid)
+        if t is None:
+            raise KeyError(sid)
+        return t
+
+    def __contains__(self, sid: object) -> bool:
+        return isinstance(sid, str) and self.get(sid) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (sid for sid in self._targets if self.get(sid) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class UrgentCare:
@@ -161,20 +204,11 @@ class UrgentCare:
         return Snapshot(version, services, {s.id: s for s in services}, rankings, fields, time.time(),
                         service_targets, tuple(quarantined))
 
-    def travel_from(self, snap: Snapshot, loc: Location) -> dict[str, _Travel]:
-        """Road travel to every service from one gathered read of the fields (a mobile team: its quickest base)."""
+    def travel_from(self, snap: Snapshot, loc: Location) -> Mapping[str, _Travel]:
+        """Road travel to every reachable service from one gathered read of the fields (a mobile team:
+        its quickest base); each service's figure is picked out when a search asks for it."""
         minutes, km = snap.fields.travel_arrays(loc.lat, loc.lon)
-        mins, kms = minutes.tolist(), km.tolist()
-        out: dict[str, _Travel] = {}
-        for sid, idxs in snap.service_targets:
-            best = None
-            for i in idxs:
-                m = mins[i]
-                if m < _INF and (best is None or m < mins[best]):
-                    best = i
-            if best is not None:
-                out[sid] = _Travel(mins[best], kms[best])
-        return out
+        return _TravelMap(minutes.tolist(), km.tolist(), snap.targets_of)
 
     # -- location -------------------------------------------------------------------------
     def locate(self, value: Any, errors: dict[str, str], suggestions: list[str] | None = None) -> Location | None:
