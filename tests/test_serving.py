@@ -95,3 +95,61 @@ def test_saturated_worker_sheds_with_fast_503_instead_of_queueing(slow_server):
     assert all(r[1] == "1" for r in shed)
     # one thread at 0.4 s a request would queue the last of 10 for 4 s; shedding bounds every answer
     assert max(r[2] for r in results) < 2.5, results
+
+
+ECHO_APP = '''
+def app(environ, start_response):
+    n = int(environ.get("CONTENT_LENGTH") or 0)
+    read = environ["wsgi.input"].read(n) if environ.get("QUERY_STRING") == "read" else b""
+    body = (b"x" * 200_000) + str(len(read)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+'''
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+
+
+def test_closed_connections_answer_whole_and_the_worker_stops_promptly(tmp_path):
+    """ShedThreadWorker closes a fully read connection in its own thread (no hand-back to the main
+    thread); one with unread request bytes takes gunicorn's lingering close; either way every answer
+    arrives whole, and a graceful stop does not wait out its timeout for connections closed this way."""
+    (tmp_path / "echoapp.py").write_text(ECHO_APP)
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2",
+                             "--worker-class", "uec.serving.ShedThreadWorker", "--graceful-timeout", "20",
+                             "--chdir", str(tmp_path), "echoapp:app"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = b"y" * 50_000
+        read_all = (b"POST /?read HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+        unread = (b"POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda req: _raw(port, req), [read_all, unread] * 20))
+        for i, answer in enumerate(answers):
+            head, _, payload = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head[:80]
+            assert payload == b"x" * 200_000 + (b"50000" if i % 2 == 0 else b"0")
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert time.monotonic() - t0 < 10  # not the 20 s graceful timeout
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

@@ -156,21 +156,82 @@ class ShedSyncWorker(SyncWorker):
         return super().handle(listener, client, addr)
 
 
+def _fully_read(conn: Any) -> bool:
+    """Whether every byte the client sent on this connection has been read: the request's body to its
+    declared length, nothing buffered behind it, and nothing waiting in the kernel. Anything unknown
+    (another body reader, TLS, HTTP/2) counts as not."""
+    try:
+        from gunicorn.http.body import LengthReader
+        parser = conn.parser
+        body = parser.mesg.body
+        if (conn.is_http2 or type(conn.sock) is not socket.socket
+                or not isinstance(body.reader, LengthReader) or body.reader.length != 0
+                or body.buf.getbuffer().nbytes or parser.unreader.buf.getbuffer().nbytes):
+            return False
+    except (AttributeError, TypeError, ValueError):
+        return False
+    try:
+        return not conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # b"": the client closed
+    except (BlockingIOError, InterruptedError):
+        return True  # nothing waiting
+    except OSError:
+        return False
+
+
+_CLOSED = object()  # the connection was closed in its thread (see ShedThreadWorker._serve)
+
+
 class ShedThreadWorker(ThreadWorker):
     """gunicorn's gthread worker that stamps each connection when it is queued for a thread, so the
     app can tell how long a request waited (`queued_seconds()`) and shed it when the worker is
-    saturated. (A sync worker's queue is the kernel's listen backlog, invisible to the app.)"""
+    saturated. (A sync worker's queue is the kernel's listen backlog, invisible to the app.)
+
+    A connection that is not kept alive is closed by the thread that served it when its request was
+    read to the last byte: gunicorn would hand it back to the main thread (a pipe write and a wake-up)
+    for a lingering close, whose point (RFC 9112 section 9.6: not resetting an answer while unread
+    request bytes remain) does not arise then. Any other connection takes gunicorn's own path."""
 
     max_wait_s = float(os.environ.get("UEC_MAX_QUEUE_MS", "250")) / 1000.0
     shed = 0
 
     def init_process(self):
         one_write_responses()
+        self._uec_closed = 0  # closed in their threads, not yet taken off nr_conns by the main thread
+        self._uec_closed_lock = threading.Lock()
         super().init_process()
 
     def enqueue_req(self, conn):
         conn.uec_queued_at = time.monotonic()
-        super().enqueue_req(conn)
+        fs = self.tpool.submit(self._serve, conn)
+        fs.add_done_callback(lambda fut: self._served(conn, fut))
+
+    def _serve(self, conn):
+        result = self.handle(conn)
+        if result is False and _fully_read(conn):
+            try:
+                conn.sock.close()  # a plain FIN: there is nothing unread for a reset to lose
+            except OSError:
+                pass
+            return _CLOSED
+        return result
+
+    def _served(self, conn, fut) -> None:
+        """Done callback (in the serving thread): gunicorn's finish_request on the main thread, except
+        for a connection already closed, which is only counted."""
+        if fut.cancelled() or fut.exception() is not None or fut.result() is not _CLOSED:
+            self.method_queue.defer(self.finish_request, conn, fut)
+            return
+        with self._uec_closed_lock:
+            self._uec_closed += 1
+        if not self.alive:  # shutting down: wake the main thread, which waits for nr_conns to reach 0
+            self.method_queue.defer(lambda: None)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        super().wait_for_and_dispatch_events(timeout)
+        if self._uec_closed:
+            with self._uec_closed_lock:
+                closed, self._uec_closed = self._uec_closed, 0
+            self.nr_conns -= closed  # only the main thread writes nr_conns
 
     def handle(self, conn):
         queued = getattr(conn, "uec_queued_at", None)
