@@ -35,6 +35,7 @@ class Settings:
     gap_retention_days: float = 90.0
     gap_near_minutes: float = 30.0             # anonymous callers' gaps are logged only for `at` this near now
     replica_max_lag_s: float = 5.0             # past this, a replica behind the primary is bypassed
+    api_fast_path: bool = True                 # web.fastpath answers route and triage calls without Flask's objects
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -63,6 +64,7 @@ class Settings:
             gap_retention_days=float(os.environ.get("UEC_GAP_RETENTION_DAYS", "90")),
             gap_near_minutes=float(os.environ.get("UEC_GAP_NEAR_MINUTES", "30")),
             replica_max_lag_s=float(os.environ.get("UEC_REPLICA_MAX_LAG_S", "5")),
+            api_fast_path=os.environ.get("UEC_API_FAST_PATH", "1") not in ("0", "false", "no"),
         )
         values.update(overrides)
         return cls(**values)

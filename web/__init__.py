@@ -76,8 +76,9 @@ def create_app(settings: Settings | None = None, *, care: UrgentCare | None = No
                                      "it has been logged"}), 500
         return error_page(500)
 
-    from web import headers
-    headers.init_app(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
+    from web import fastpath, headers
+    fastpath.init_app(app, max_body=settings.max_body_bytes, enabled=settings.api_fast_path)
+    headers.init_app(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)  # around it
 
     from web import ratelimit
     ratelimit.init_app(app, settings)  # last: it limits every endpoint registered above

@@ -40,27 +40,32 @@ def _body():
     return data
 
 
-def _token_cache():
+def _token_cache(app=None):
     """One per app: route and triage look up a known token without waiting on the database."""
-    cache = current_app.extensions.get("uec_token_cache")
+    app = app or current_app
+    cache = app.extensions.get("uec_token_cache")
     if cache is None:
         from uec.tokencache import TokenCache
         ttl = float(os.environ.get("UEC_TOKEN_CACHE_SECONDS", "10"))
-        cache = current_app.extensions["uec_token_cache"] = TokenCache(_care().accounts.user_for_token, ttl_s=ttl)
+        cache = app.extensions["uec_token_cache"] = TokenCache(app.extensions["uec"].accounts.user_for_token, ttl_s=ttl)
     return cache
 
 
-def token_user(token: str) -> dict | None:
+def token_user(token: str, app=None) -> dict | None:
     """The user of a bearer token, from a short-lived cache refreshed in the background."""
-    return _token_cache().user(token)
+    return _token_cache(app).user(token)
+
+
+def bearer_user(authorization: str, app=None) -> dict | None:
+    """The user of the `Authorization: Bearer ...` header's token, if one is presented."""
+    if authorization.startswith("Bearer "):
+        return token_user(authorization[7:].strip(), app)
+    return None
 
 
 def _caller() -> dict | None:
     """The API key's user, if one is presented."""
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        return token_user(auth[7:].strip())
-    return None
+    return bearer_user(request.headers.get("Authorization", ""))
 
 
 def _caller_role(user: dict | None | bool = False) -> str:
@@ -76,28 +81,41 @@ def _claimed_role(body: dict, user: dict | None) -> str:
     return role
 
 
-def _disclosed(answer: dict, role: str, user: dict | None) -> dict:
+def _disclosed(answer: dict, role: str, user: dict | None, care) -> dict:
     """Professional phone lines and staff usernames only for authenticated professional callers."""
     if disclosure.sees_professional(role, authenticated=user is not None):
         return answer
-    return disclosure.redact_answer(answer, _care().snapshot().by_id)
+    return disclosure.redact_answer(answer, care.snapshot().by_id)
 
 
-@bp.post("/triage")
-def triage():
-    body, user = _body(), _caller()
+def answer_triage(care, body: dict, user: dict | None) -> dict:
+    """POST /api/v1/triage, from the parsed body and the token's user (if any) to the answer."""
     role = _claimed_role(body, user)
     if "requester_role" not in body:
         body = {**body, "requester_role": role}
-    return _fast_json(_disclosed(_care().triage(body), role, user))
+    return _disclosed(care.triage(body), role, user, care)
+
+
+def answer_route(care, body: dict, user: dict | None) -> dict:
+    """POST /api/v1/route, from the parsed body and the token's user (if any) to the answer.
+    A trusted (token-holding) caller's gaps are logged for any date."""
+    role = _claimed_role(body, user)
+    answer = care.route(body, default_role=_caller_role(user), trusted=user is not None)
+    return _disclosed(answer, role, user, care)
+
+
+# web.fastpath answers these two without building Flask's request and response objects; any request
+# it is not sure of comes here, with its rate limit already counted
+@bp.post("/triage")
+def triage():
+    body, user = _body(), _caller()
+    return _fast_json(answer_triage(_care(), body, user))
 
 
 @bp.post("/route")
 def route():
-    body, user = _body(), _caller()  # a trusted (token-holding) caller's gaps are logged for any date
-    role = _claimed_role(body, user)
-    answer = _care().route(body, default_role=_caller_role(user), trusted=user is not None)
-    return _fast_json(_disclosed(answer, role, user))
+    body, user = _body(), _caller()
+    return _fast_json(answer_route(_care(), body, user))
 
 
 @bp.get("/complaints")

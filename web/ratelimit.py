@@ -20,6 +20,7 @@ TIGHTER = {
     "api.coverage": ("coverage", None),          # up to 1.5 s of travel-time sums a call
     "admin.login": ("sign_in", frozenset({"POST"})),  # password guessing (lockout per account is in web.auth)
 }
+COUNTED = "uec.rate_limit"  # WSGI environ key: this request was counted already; its Breach or None
 STORAGE_RETRY_S = 10.0  # after a storage error, count per worker this long before trying the storage again
 
 
@@ -55,20 +56,21 @@ def storage_uri(configured: str) -> str:
     return "uec-memory://" if configured.startswith("memory://") else configured
 
 
-def client_key() -> str:
+def client_key(authorization: str | None = None, remote_addr: str | None = None, *, app: Flask | None = None) -> str:
     """Who the limit counts against: a valid API token's user when one is sent (a made-up token counts
     against the address, so random tokens buy no fresh allowance), else the client address (the real
-    one behind a trusted proxy: see UEC_PROXY_FIX)."""
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer ") and len(auth) < 600:
+    one behind a trusted proxy: see UEC_PROXY_FIX). Without arguments, those of the current request."""
+    if authorization is None:
+        authorization, remote_addr = request.headers.get("Authorization", ""), request.remote_addr
+    if authorization.startswith("Bearer ") and len(authorization) < 600:
         from web.api import token_user  # cached: a known token is not looked up on the request path
         try:
-            user = token_user(auth[7:].strip())
+            user = token_user(authorization[7:].strip(), app)
         except Exception:  # accounts unreadable: count by address
             user = None
         if user is not None:
             return "user:" + hashlib.sha256(str(user["username"]).encode()).hexdigest()[:32]
-    return "addr:" + (request.remote_addr or "unknown")
+    return "addr:" + (remote_addr or "unknown")
 
 
 @dataclass(frozen=True)
@@ -124,12 +126,13 @@ class RateLimits:
         except Exception:  # the storage is down: a short wait is a safe guess
             return 1
 
-    def check(self, endpoint: str | None, method: str) -> Breach | None:
-        """Count this request against its client's limits; the breached limit, if any."""
+    def check(self, endpoint: str | None, method: str, *, key: str | None = None) -> Breach | None:
+        """Count this request against its client's limits (`key`: client_key() of the current request
+        unless given); the breached limit, if any."""
         if not self.enabled or endpoint == "static":
             return None
         scope = endpoint or "unrouted"
-        key = client_key()
+        key = key or client_key()
         checks = [self.default]
         extra = self.tighter.get(scope)
         if extra is not None and (extra[1] is None or method in extra[1]):
@@ -149,7 +152,10 @@ def init_app(app: Flask, settings) -> RateLimits:
 
     @app.before_request
     def _rate_limit():
-        breach = limits.check(request.endpoint, request.method)
+        if COUNTED in request.environ:  # web.fastpath counted it already and passed it on
+            breach = request.environ[COUNTED]
+        else:
+            breach = limits.check(request.endpoint, request.method)
         if breach is None:
             return None
         message = (f"too many requests from this client ({breach.limit}); wait {breach.retry_after_s} s and "
