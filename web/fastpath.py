@@ -86,8 +86,13 @@ class DispatchFastPath:
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         limits = self.flask.extensions.get("uec_limiter")
         if limits is not None:
-            key = client_key(authorization, environ.get("REMOTE_ADDR"), app=self.flask)
-            breach = environ[COUNTED] = limits.check(endpoint, "POST", key=key)
+            try:
+                key = client_key(authorization, environ.get("REMOTE_ADDR"), app=self.flask)
+                breach = limits.check(endpoint, "POST", key=key)
+            except Exception:  # not counted here: Flask counts it (and says what went wrong)
+                log.debug("fast path: rate limit check failed", exc_info=True)
+                return self._flask(environ, start_response)
+            environ[COUNTED] = breach
             if breach is not None:
                 return self._flask(environ, start_response)
         data = environ["wsgi.input"].read(length)
