@@ -52,6 +52,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_listening(port: int, timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 @pytest.fixture(params=["uec.serving.ShedThreadWorker", "uec.serving.ShedSyncWorker"])
 def slow_server(tmp_path, request):
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
@@ -62,13 +72,7 @@ def slow_server(tmp_path, request):
     proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1",
                              "--worker-class", request.param, "--chdir", str(tmp_path), "slowapp:app"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    _wait_listening(port)
     yield port
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=20)
@@ -129,13 +133,7 @@ def test_closed_connections_answer_whole_and_the_worker_stops_promptly(tmp_path)
                              "--chdir", str(tmp_path), "echoapp:app"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        _wait_listening(port)
         body = b"y" * 50_000
         read_all = (b"POST /?read HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
         unread = (b"POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
