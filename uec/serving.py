@@ -181,6 +181,28 @@ def _fully_read(conn: Any) -> bool:
 _CLOSED = object()  # the connection was closed in its thread (see ShedThreadWorker._serve)
 
 
+def _exclusive_listeners(poller: Any, sockets: Iterable[Any]) -> None:
+    """Register the listening sockets in a gthread worker's epoll set with EPOLLEXCLUSIVE, as
+    ShedSyncWorker.wait does: the kernel then wakes one idle worker per new connection instead of
+    all of them (the others find nothing to accept: strace showed one failed accept per two
+    requests). Python's selectors cannot pass the flag, so the listener is re-added to the selector's
+    own epoll object, leaving its key map as it is; where that is not possible nothing changes."""
+    ep = getattr(poller, "_selector", None)
+    flag = getattr(select, "EPOLLEXCLUSIVE", None)
+    if flag is None or not isinstance(ep, select.epoll):
+        return
+    for sock in sockets:
+        fd = sock.fileno()
+        try:
+            ep.unregister(fd)
+            ep.register(fd, select.EPOLLIN | flag)
+        except OSError:
+            try:
+                ep.register(fd, select.EPOLLIN)  # as the selector had it
+            except OSError:
+                pass
+
+
 class ShedThreadWorker(ThreadWorker):
     """gunicorn's gthread worker that stamps each connection when it is queued for a thread, so the
     app can tell how long a request waited (`queued_seconds()`) and shed it when the worker is
@@ -199,6 +221,12 @@ class ShedThreadWorker(ThreadWorker):
         self._uec_closed = 0  # closed in their threads, not yet taken off nr_conns by the main thread
         self._uec_closed_lock = threading.Lock()
         super().init_process()
+
+    def set_accept_enabled(self, enabled):
+        was = self._accepting
+        super().set_accept_enabled(enabled)
+        if enabled and not was:
+            _exclusive_listeners(self.poller, self.sockets)
 
     def enqueue_req(self, conn):
         conn.uec_queued_at = time.monotonic()
