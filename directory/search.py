@@ -93,18 +93,17 @@ def accepts(service: Service, need: Need, ranking: AppliedRanking) -> int | None
 _SERVING: dict[tuple, tuple[Sequence[Service], tuple[tuple[Service, int], ...]]] = {}
 
 
-def _serving(services: Sequence[Service], need: Need, ranking: AppliedRanking
-             ) -> tuple[tuple[Service, int], ...] | list[tuple[Service, int]]:
+def _serving(services: Sequence[Service], need: Need, ranking: AppliedRanking) -> tuple[tuple[Service, int], ...]:
     """The services that serve `need` under `ranking`, with their rank, in directory order. A
     directory snapshot's services are an immutable tuple that every search of its life reads: its
     answer is kept per disposition and ranking (a list given by a caller is judged afresh)."""
+    cacheable = isinstance(services, tuple)
     key = (id(services), need.code, need.cls, ranking.types)
-    if isinstance(services, tuple):
-        hit = _SERVING.get(key)
-        if hit is not None and hit[0] is services:
-            return hit[1]
+    hit = _SERVING.get(key) if cacheable else None
+    if hit is not None and hit[0] is services:
+        return hit[1]
     out = tuple((s, rank) for s in services if (rank := accepts(s, need, ranking)) is not None)
-    if isinstance(services, tuple):
+    if cacheable:
         if len(_SERVING) >= 1024:  # bounded: old snapshots' entries go too
             _SERVING.clear()
         _SERVING[key] = (services, out)  # holding `services` keeps its id from being reused

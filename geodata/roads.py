@@ -87,6 +87,20 @@ def project_m(lat, lon, *, lat0: float = 54.0):
     return np.stack([lon * k * math.cos(math.radians(lat0)), lat * k], axis=-1)
 
 
+def haversine_point_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """haversine_m for one pair of points in plain floats (a route request snaps one caller; numpy's
+    per-call overhead on scalars is most of the cost there)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
+
+
+def project_point_m(lat: float, lon: float, *, lat0: float = 54.0) -> tuple[float, float]:
+    """project_m for one point in plain floats: the same arithmetic, in the same order."""
+    k = math.pi / 180 * EARTH_RADIUS_M
+    return lon * k * math.cos(math.radians(lat0)), lat * k
+
+
 @dataclass
 class _Node:
     name: str

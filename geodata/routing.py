@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import sys
 import threading
@@ -16,7 +15,7 @@ import numpy as np
 
 from geodata.atomic import atomic_write
 from geodata.roadgraph import DEFAULT_GRAPH_PATH, load_graph
-from geodata.roads import EARTH_RADIUS_M, haversine_m, project_m
+from geodata.roads import haversine_m, haversine_point_m, project_m, project_point_m
 
 __all__ = ["Travel", "RoadNetwork", "TravelFields", "ACCESS_SPEED_KMH", "ACCESS_CIRCUITY"]
 
@@ -140,10 +139,9 @@ class RoadNetwork:
         """Nearest routable node index and the great-circle metres to it."""
         if not (-90.0 <= lat <= 90.0) or not (-180.0 <= lon <= 180.0):
             raise ValueError(f"lat/lon out of range: ({lat}, {lon})")
-        k = _DEG_M  # project_m's arithmetic on one point, without numpy's per-call overhead
-        _, pos = self._tree.query((lon * k * _COS_LAT0, lat * k))
+        _, pos = self._tree.query(project_point_m(lat, lon))  # one caller: plain floats, no numpy per call
         idx = int(self.routable_idx[int(pos)])
-        return idx, _haversine1(lat, lon, float(self.lat[idx]), float(self.lon[idx]))
+        return idx, haversine_point_m(lat, lon, float(self.lat[idx]), float(self.lon[idx]))
 
     def snap_many(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         _, pos = self._tree.query(project_m(lat, lon))
@@ -183,17 +181,6 @@ class RoadNetwork:
             jump = jj
         metres = np.where(reach, acc, np.inf)
         return dist, metres, np.where(has, pred, -1).astype(np.int32)
-
-
-_DEG_M = math.pi / 180 * EARTH_RADIUS_M
-_COS_LAT0 = math.cos(math.radians(54.0))  # project_m's default lat0
-
-
-def _haversine1(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """haversine_m for one pair of points, in plain floats (a route request snaps one caller)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
 
 
 def _safe(text: str) -> str:

@@ -153,3 +153,14 @@ def test_motorway_interchanges_without_exits_are_not_entry_points(net):
             d["highway"] for _, _, d in g.out_edges(n, data=True)}
         assert kinds == {"motorway"}, (junction, kinds)
         assert n not in set(net.routable_idx.tolist())
+
+
+def test_one_point_helpers_match_the_array_versions():
+    """snap() uses the plain-float forms; they must agree with the numpy ones the fields were built with."""
+    import random
+    from geodata.roads import haversine_m, haversine_point_m, project_m, project_point_m
+    rng = random.Random(1)
+    for _ in range(500):
+        la, lo, la2, lo2 = rng.uniform(53.5, 54.6), rng.uniform(-3.2, -2.0), rng.uniform(53.5, 54.6), rng.uniform(-3.2, -2.0)
+        assert tuple(project_m(la, lo).tolist()) == project_point_m(la, lo)
+        assert abs(float(haversine_m(la, lo, la2, lo2)) - haversine_point_m(la, lo, la2, lo2)) < 1e-6

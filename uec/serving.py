@@ -170,12 +170,7 @@ def _fully_read(conn: Any) -> bool:
             return False
     except (AttributeError, TypeError, ValueError):
         return False
-    try:
-        return not conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # b"": the client closed
-    except (BlockingIOError, InterruptedError):
-        return True  # nothing waiting
-    except OSError:
-        return False
+    return not _has_data(conn.sock)  # nothing waiting in the kernel (or the client has closed)
 
 
 _CLOSED = object()  # the connection was closed in its thread (see ShedThreadWorker._serve)

@@ -10,7 +10,13 @@ import orjson
 from flask import Flask
 
 from uec.inputs import InputError
+from web.api import answer_route, answer_triage, bearer_user
 from web.ratelimit import COUNTED, client_key
+
+try:
+    import brotli  # what Flask-Compress uses for br
+except ImportError:  # pragma: no cover
+    brotli = None
 
 log = logging.getLogger("uec.fastpath")
 
@@ -34,12 +40,8 @@ def _encoding(accept: str) -> str | None:
     tokens = {t.strip().lower() for t in accept.split(",")}
     if any(not t.isalpha() for t in tokens if t):
         return None
-    try:
-        import brotli  # noqa: F401  (what Flask-Compress uses for br)
-        if "br" in tokens:
-            return "br"
-    except ImportError:  # pragma: no cover
-        pass
+    if "br" in tokens and brotli is not None:
+        return "br"
     return "gzip" if "gzip" in tokens else ""
 
 
@@ -104,7 +106,6 @@ class DispatchFastPath:
             return self._flask(environ, start_response, data)
         if not isinstance(body, dict):
             return self._flask(environ, start_response, data)
-        from web.api import answer_route, answer_triage, bearer_user
         care = self.flask.extensions["uec"]
         try:
             user = bearer_user(authorization, self.flask)
@@ -121,7 +122,6 @@ class DispatchFastPath:
         headers = [("Content-Type", "application/json"), ("Vary", "Accept-Encoding")]
         if encoding and len(out) >= COMPRESS_MIN_SIZE:
             if encoding == "br":
-                import brotli
                 out = brotli.compress(out, quality=BROTLI_QUALITY)
             else:
                 out = gzip.compress(out, compresslevel=GZIP_LEVEL)
